@@ -1,0 +1,316 @@
+//! Configuration in two stages: the raw TOML as written (unknown keys rejected), then a
+//! validated [`Config`] whose errors name the key and the allowed range.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+use crate::stage::decide::{ActionSpec, DecisionConfig, Motion};
+use crate::stage::model::InputScale;
+use crate::stage::preprocess::{Params, Polarity};
+
+/// A configuration problem, naming the file and the key.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("config {path}: cannot read: {source}")]
+    Read { path: PathBuf, source: std::io::Error },
+    #[error("config {path}: {message}")]
+    Parse { path: PathBuf, message: String },
+    #[error("config {path}: {key} {message}")]
+    Invalid { path: PathBuf, key: String, message: String },
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawConfig {
+    model: RawModel,
+    camera: RawCamera,
+    #[serde(default)]
+    preprocess: RawPreprocess,
+    decision: RawDecision,
+    #[serde(default)]
+    actions: BTreeMap<String, RawAction>,
+    #[serde(default)]
+    sim: RawSim,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawModel {
+    path: PathBuf,
+    input_range: Option<String>,
+    input_mean_std: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawCamera {
+    width: i64,
+    height: i64,
+    fps: f64,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawPreprocess {
+    #[serde(default = "default_polarity")]
+    polarity: Polarity,
+    #[serde(default = "default_min_contrast")]
+    min_contrast: i64,
+    #[serde(default = "default_min_height")]
+    min_height: f64,
+    #[serde(default = "default_max_height")]
+    max_height: f64,
+}
+
+fn default_polarity() -> Polarity {
+    Polarity::Auto
+}
+fn default_min_contrast() -> i64 {
+    Params::default().min_contrast as i64
+}
+fn default_min_height() -> f64 {
+    Params::default().min_height as f64
+}
+fn default_max_height() -> f64 {
+    Params::default().max_height as f64
+}
+
+impl Default for RawPreprocess {
+    fn default() -> Self {
+        RawPreprocess {
+            polarity: default_polarity(),
+            min_contrast: default_min_contrast(),
+            min_height: default_min_height(),
+            max_height: default_max_height(),
+        }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawDecision {
+    threshold: f64,
+    votes: i64,
+    agreement: i64,
+    cooldown_ms: i64,
+    hold_ms: i64,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawAction {
+    motion: Motion,
+    #[serde(default)]
+    speed: f64,
+    #[serde(default)]
+    duration_ms: i64,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawSim {
+    scenario: Option<PathBuf>,
+    #[serde(default)]
+    seed: u64,
+}
+
+/// Camera settings.
+#[derive(Clone, Debug, PartialEq)]
+pub struct CameraConfig {
+    pub width: usize,
+    pub height: usize,
+    pub fps: f32,
+}
+
+/// Simulator settings.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SimConfig {
+    /// Scenario file; None means the built-in one.
+    pub scenario: Option<PathBuf>,
+    pub seed: u64,
+}
+
+/// A validated configuration. Relative paths in the file are resolved against the file's
+/// own folder, so it works from any working directory.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Config {
+    pub model_path: PathBuf,
+    /// Overrides the model's own metadata when set.
+    pub input_scale: Option<InputScale>,
+    pub camera: CameraConfig,
+    pub preprocess: Params,
+    pub decision: DecisionConfig,
+    pub sim: SimConfig,
+}
+
+impl Config {
+    pub fn load(path: &Path) -> Result<Config, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read { path: path.into(), source })?;
+        Self::parse(&text, path)
+    }
+
+    /// Parses and validates; `path` names the file in errors and anchors relative paths.
+    pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
+        let raw: RawConfig = toml::from_str(text)
+            .map_err(|e| ConfigError::Parse { path: path.into(), message: e.to_string().trim_end().to_string() })?;
+        let invalid = |key: &str, message: String| ConfigError::Invalid { path: path.into(), key: key.into(), message };
+        let base = path.parent().unwrap_or(Path::new("."));
+        let resolve = |p: &Path| if p.is_absolute() { p.to_path_buf() } else { base.join(p) };
+
+        let input_scale = match (&raw.model.input_range, &raw.model.input_mean_std) {
+            (Some(_), Some(_)) => {
+                return Err(invalid("model.input_range", "and model.input_mean_std cannot both be set".into()));
+            }
+            (Some(r), None) => Some(InputScale::parse("input_range", r).map_err(|e| invalid("model.input_range", e))?),
+            (None, Some(m)) => {
+                Some(InputScale::parse("input_mean_std", m).map_err(|e| invalid("model.input_mean_std", e))?)
+            }
+            (None, None) => None,
+        };
+
+        let c = &raw.camera;
+        let camera = CameraConfig {
+            width: in_range(c.width, 28, 8192).map_err(|m| invalid("camera.width", m))? as usize,
+            height: in_range(c.height, 28, 8192).map_err(|m| invalid("camera.height", m))? as usize,
+            fps: in_range_f(c.fps, 0.1, 240.0).map_err(|m| invalid("camera.fps", m))? as f32,
+        };
+
+        let p = &raw.preprocess;
+        let min_height = in_range_f(p.min_height, 0.01, 1.0).map_err(|m| invalid("preprocess.min_height", m))? as f32;
+        let max_height = in_range_f(p.max_height, 0.01, 1.0).map_err(|m| invalid("preprocess.max_height", m))? as f32;
+        if min_height >= max_height {
+            return Err(invalid(
+                "preprocess.min_height",
+                format!("must be below preprocess.max_height ({max_height}), got {min_height}"),
+            ));
+        }
+        let preprocess = Params {
+            polarity: p.polarity,
+            min_contrast: in_range(p.min_contrast, 1, 255).map_err(|m| invalid("preprocess.min_contrast", m))? as u8,
+            min_height,
+            max_height,
+            ..Params::default()
+        };
+
+        let d = &raw.decision;
+        let votes = in_range(d.votes, 1, 100).map_err(|m| invalid("decision.votes", m))? as usize;
+        let decision = DecisionConfig {
+            threshold: in_range_f(d.threshold, 0.0, 1.0).map_err(|m| invalid("decision.threshold", m))? as f32,
+            votes,
+            agreement: in_range(d.agreement, 1, votes as i64)
+                .map_err(|m| invalid("decision.agreement", format!("{m} (it cannot exceed decision.votes)")))?
+                as usize,
+            cooldown_ms: in_range(d.cooldown_ms, 0, 3_600_000).map_err(|m| invalid("decision.cooldown_ms", m))? as u64,
+            hold_ms: in_range(d.hold_ms, 1, 3_600_000).map_err(|m| invalid("decision.hold_ms", m))? as u64,
+            actions: actions(&raw.actions).map_err(|(k, m)| invalid(&k, m))?,
+        };
+
+        Ok(Config {
+            model_path: resolve(&raw.model.path),
+            input_scale,
+            camera,
+            preprocess,
+            decision,
+            sim: SimConfig { scenario: raw.sim.scenario.as_deref().map(resolve), seed: raw.sim.seed },
+        })
+    }
+}
+
+fn in_range(v: i64, lo: i64, hi: i64) -> Result<i64, String> {
+    if (lo..=hi).contains(&v) {
+        Ok(v)
+    } else {
+        Err(format!("must be within {lo}..={hi}, got {v}"))
+    }
+}
+
+fn in_range_f(v: f64, lo: f64, hi: f64) -> Result<f64, String> {
+    if v.is_finite() && (lo..=hi).contains(&v) {
+        Ok(v)
+    } else {
+        Err(format!("must be within {lo}..={hi}, got {v}"))
+    }
+}
+
+fn actions(raw: &BTreeMap<String, RawAction>) -> Result<[Option<ActionSpec>; 10], (String, String)> {
+    let mut out = [None; 10];
+    for (k, a) in raw {
+        let digit: usize = k
+            .parse()
+            .ok()
+            .filter(|d| *d < 10)
+            .ok_or_else(|| (format!("actions.{k}"), "is not a digit: action keys must be 0..=9".to_string()))?;
+        let key = |f: &str| format!("actions.{k}.{f}");
+        let moves = !matches!(a.motion, Motion::Stop | Motion::None);
+        let speed = in_range_f(a.speed, if moves { 0.01 } else { 0.0 }, 1.0).map_err(|m| (key("speed"), m))?;
+        let duration_ms =
+            in_range(a.duration_ms, if moves { 1 } else { 0 }, 60_000).map_err(|m| (key("duration_ms"), m))?;
+        out[digit] = Some(ActionSpec { motion: a.motion, speed: speed as f32, duration_ms: duration_ms as u64 });
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const GOOD: &str = r#"
+[model]
+path = "../models/m.onnx"
+[camera]
+width = 640
+height = 480
+fps = 30
+[decision]
+threshold = 0.8
+votes = 5
+agreement = 3
+cooldown_ms = 1000
+hold_ms = 1500
+[actions.1]
+motion = "forward"
+speed = 0.5
+duration_ms = 800
+[actions.0]
+motion = "stop"
+"#;
+
+    fn err(text: &str) -> String {
+        Config::parse(text, Path::new("cfg/x.toml")).unwrap_err().to_string()
+    }
+
+    #[test]
+    fn good_config_validates_and_resolves_paths() {
+        let c = Config::parse(GOOD, Path::new("cfg/x.toml")).unwrap();
+        assert_eq!(c.model_path, Path::new("cfg/../models/m.onnx"));
+        assert_eq!(c.decision.actions[1], Some(ActionSpec { motion: Motion::Forward, speed: 0.5, duration_ms: 800 }));
+        assert_eq!(c.decision.actions[2], None);
+        assert_eq!(c.preprocess, Params::default());
+        assert_eq!(c.input_scale, None);
+    }
+
+    #[test]
+    fn errors_name_the_key_and_range() {
+        assert_eq!(
+            err(&GOOD.replace("speed = 0.5", "speed = 1.5")),
+            "config cfg/x.toml: actions.1.speed must be within 0.01..=1, got 1.5"
+        );
+        assert_eq!(
+            err(&GOOD.replace("agreement = 3", "agreement = 6")),
+            "config cfg/x.toml: decision.agreement must be within 1..=5, got 6 (it cannot exceed decision.votes)"
+        );
+        assert_eq!(
+            err(&GOOD.replace("threshold = 0.8", "threshold = 1.2")),
+            "config cfg/x.toml: decision.threshold must be within 0..=1, got 1.2"
+        );
+        assert!(err(&GOOD.replace("[actions.0]", "[actions.x]")).contains("actions.x is not a digit"));
+        let e = err(&GOOD.replace("fps = 30", "fps = 30\nzoom = 2"));
+        assert!(e.contains("unknown field `zoom`"), "{e}");
+        let e = err(&GOOD.replace("motion = \"stop\"", "motion = \"fly\""));
+        assert!(e.contains("unknown variant `fly`"), "{e}");
+        let e = err(&GOOD.replace("[model]\npath", "[model]\ninput_range = \"0,1,2\"\npath"));
+        assert!(e.contains("model.input_range input_range must be two numbers"), "{e}");
+    }
+}

@@ -1,0 +1,212 @@
+//! The loop: source → preprocess → model → decide → sinks, with the motors stopped at
+//! start-up and on every way out (end of stream, error, signal, panic).
+
+use std::io::Write;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Instant;
+
+use anyhow::{Context, Result};
+use serde::Serialize;
+
+use crate::data::PIXELS;
+use crate::sink::Actuators;
+use crate::source::{Frame, FrameSource};
+use crate::stage::decide::{Command, Decider, Decision, Reason};
+use crate::stage::model::{InputScale, Model};
+use crate::stage::preprocess::{self, Found, NoDigit, Params};
+
+/// The per-frame work, from frame to decision.
+pub struct Pipeline {
+    pub params: Params,
+    pub model: Model,
+    pub scale: InputScale,
+    pub decider: Decider,
+}
+
+/// What one frame produced.
+#[derive(Clone, Debug)]
+pub struct FrameResult {
+    pub found: Result<Found, NoDigit>,
+    pub probabilities: Option<[f32; 10]>,
+    pub decision: Decision,
+    /// Preprocess + model + decision, in milliseconds.
+    pub ms: f64,
+}
+
+impl Pipeline {
+    /// The model's input for a 28×28 MNIST-style digit.
+    pub fn model_input(&self, digit: &[u8; PIXELS]) -> [f32; PIXELS] {
+        let mut x = [0f32; PIXELS];
+        for (o, &p) in x.iter_mut().zip(digit) {
+            *o = self.scale.apply(p);
+        }
+        x
+    }
+
+    /// Classifies one grayscale frame and decides.
+    pub fn process(&mut self, pixels: &[u8], width: usize, height: usize, t_ms: u64) -> Result<FrameResult> {
+        let start = Instant::now();
+        let found = preprocess::preprocess(pixels, width, height, &self.params);
+        let probabilities = match &found {
+            Ok(f) => Some(self.model.probabilities(&self.model_input(&f.digit))?),
+            Err(_) => None,
+        };
+        let decision = self.decider.update(t_ms, probabilities.as_ref());
+        Ok(FrameResult { found, probabilities, decision, ms: start.elapsed().as_secs_f64() * 1000.0 })
+    }
+}
+
+/// One line of `--decisions`: a JSON object per frame, and a last one for the shutdown.
+#[derive(Serialize)]
+pub struct Record<'a> {
+    pub frame: u64,
+    pub t_ms: u64,
+    pub digit: Option<u8>,
+    pub confidence: f32,
+    pub voted: Option<u8>,
+    pub action: Option<&'static str>,
+    pub reason: Option<&'a str>,
+    pub wheels: [f32; 2],
+    pub ms: f64,
+}
+
+/// How a run ended.
+#[derive(Debug, Default, Clone, PartialEq)]
+pub struct Summary {
+    pub frames: u64,
+    pub actions: Vec<(u64, &'static str)>,
+}
+
+pub struct RunOptions {
+    pub max_frames: Option<u64>,
+    pub decisions: Option<Box<dyn Write>>,
+    /// Set by a signal handler to end the loop.
+    pub shutdown: Arc<AtomicBool>,
+    /// Print each decision to stdout.
+    pub print: bool,
+}
+
+/// Calls `stop()` when dropped, so a panic unwinding through the loop still stops the wheels.
+struct StopGuard<'a>(&'a mut dyn Actuators);
+
+impl Drop for StopGuard<'_> {
+    fn drop(&mut self) {
+        if let Err(e) = self.0.stop() {
+            log::error!("could not stop the motors: {e:#}");
+        }
+    }
+}
+
+fn reason_name(r: Reason) -> &'static str {
+    match r {
+        Reason::Digit => "digit",
+        Reason::Done => "action done",
+        Reason::Hold => "no digit for hold_ms",
+    }
+}
+
+/// Runs the loop until the source ends, `max_frames`, a shutdown request or an error.
+pub fn run(
+    source: &mut dyn FrameSource,
+    pipeline: &mut Pipeline,
+    sink: &mut dyn Actuators,
+    mut opts: RunOptions,
+) -> Result<Summary> {
+    sink.stop().context("stopping the motors at start-up")?;
+    let guard = StopGuard(sink);
+    let mut summary = Summary::default();
+    let mut last_t = 0;
+    let result = (|| -> Result<()> {
+        loop {
+            if opts.shutdown.load(Ordering::Relaxed) {
+                log::info!("shutdown requested");
+                return Ok(());
+            }
+            if opts.max_frames.is_some_and(|m| summary.frames >= m) {
+                return Ok(());
+            }
+            let Some(Frame { width, height, pixels, t_ms }) = source.next_frame()? else {
+                log::info!("{}: end of stream", source.describe());
+                return Ok(());
+            };
+            last_t = t_ms;
+            let r = pipeline.process(&pixels, width, height, t_ms)?;
+            let d = &r.decision;
+            guard.0.show(d.digit)?;
+            if let Some((cmd, _)) = d.command {
+                match cmd {
+                    Command::Drive { left, right, .. } => guard.0.set_motors(left, right)?,
+                    Command::Stop => guard.0.stop()?,
+                }
+                summary.actions.push((summary.frames, cmd.name()));
+            }
+            if opts.print {
+                print_decision(summary.frames, t_ms, &r);
+            }
+            if let Some(w) = opts.decisions.as_mut() {
+                let rec = Record {
+                    frame: summary.frames,
+                    t_ms,
+                    digit: d.digit,
+                    confidence: d.confidence,
+                    voted: d.voted,
+                    action: d.command.map(|(c, _)| c.name()),
+                    reason: d.command.map(|(_, r)| reason_name(r)),
+                    wheels: [d.wheels.0, d.wheels.1],
+                    ms: r.ms,
+                };
+                writeln!(w, "{}", serde_json::to_string(&rec)?).context("writing --decisions")?;
+            }
+            summary.frames += 1;
+        }
+    })();
+    // Stop before reporting anything, whatever happened above.
+    let stopped = guard.0.stop().context("stopping the motors");
+    std::mem::forget(guard);
+    let reason = match &result {
+        Ok(()) => "shutdown".to_string(),
+        Err(e) => format!("error: {e:#}"),
+    };
+    if let Some(w) = opts.decisions.as_mut() {
+        let rec = Record {
+            frame: summary.frames,
+            t_ms: last_t,
+            digit: None,
+            confidence: 0.0,
+            voted: None,
+            action: Some("stop"),
+            reason: Some(&reason),
+            wheels: [0.0, 0.0],
+            ms: 0.0,
+        };
+        let _ = writeln!(w, "{}", serde_json::to_string(&rec)?);
+        let _ = w.flush();
+    }
+    if opts.print {
+        println!("stop ({reason}) after {} frames", summary.frames);
+    }
+    result?;
+    stopped?;
+    Ok(summary)
+}
+
+fn print_decision(frame: u64, t_ms: u64, r: &FrameResult) {
+    let d = &r.decision;
+    let seen = match (&r.found, d.digit) {
+        (Err(why), _) => format!("no digit ({})", why.as_str()),
+        (Ok(_), Some(digit)) => format!("digit {digit} ({:.0}%)", d.confidence * 100.0),
+        (Ok(_), None) => format!("unsure ({:.0}%)", d.confidence * 100.0),
+    };
+    match d.command {
+        Some((cmd, why)) => println!(
+            "frame {frame:>5} t={:>7.2}s  {seen:<28} -> {} ({})  wheels {:+.2} {:+.2}",
+            t_ms as f64 / 1000.0,
+            cmd.name(),
+            reason_name(why),
+            d.wheels.0,
+            d.wheels.1
+        ),
+        None => log::debug!("frame {frame} t={t_ms}ms {seen}"),
+    }
+}

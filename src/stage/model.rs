@@ -1,0 +1,328 @@
+//! The model stage: an ONNX digit classifier run by tract.
+//!
+//! Accepts any model whose one input is f32 `[1,1,28,28]`, `[1,784]` or `[784]` (a symbolic
+//! batch dimension is fixed to 1) and whose output holds 10 values. Shapes are checked once,
+//! at load time. Confidences are always probabilities: logits go through softmax.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use tract_onnx::pb::{tensor_shape_proto::dimension::Value as Dim, type_proto, ModelProto};
+use tract_onnx::prelude::*;
+
+use crate::data::{PIXELS, SIDE};
+
+/// Keys our trainer writes into ONNX `metadata_props`; a model that carries them needs no
+/// flags. Any ONNX model may carry them.
+pub mod meta {
+    /// `"LO,HI"`: pixel 0 (background) → LO, pixel 255 (ink) → HI.
+    pub const INPUT_RANGE: &str = "digitbot.input_range";
+    /// `"MEAN,STD"`: input = (pixel / 255 - MEAN) / STD.
+    pub const INPUT_MEAN_STD: &str = "digitbot.input_mean_std";
+    /// `"probabilities"` (already softmaxed), `"logits"`, or `"sigmoid"` (independent
+    /// scores in [0,1], normalised to sum to 1).
+    pub const OUTPUT: &str = "digitbot.output";
+    /// Comma-separated class names, in output order.
+    pub const LABELS: &str = "digitbot.labels";
+}
+
+/// How pixels (0 = background, 255 = ink, MNIST-style) become model inputs.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum InputScale {
+    /// pixel 0 → lo, 255 → hi.
+    Range(f32, f32),
+    /// (pixel / 255 - mean) / std.
+    MeanStd(f32, f32),
+}
+
+impl InputScale {
+    pub fn apply(&self, pixel: u8) -> f32 {
+        let v = pixel as f32 / 255.0;
+        match *self {
+            InputScale::Range(lo, hi) => lo + v * (hi - lo),
+            InputScale::MeanStd(m, s) => (v - m) / s,
+        }
+    }
+
+    /// Parses `"A,B"` as two finite numbers; for MeanStd the std must be positive.
+    pub fn parse(kind: &str, s: &str) -> Result<InputScale, String> {
+        let nums: Vec<f32> = s
+            .split(',')
+            .map(|v| v.trim().parse::<f32>().ok().filter(|x| x.is_finite()))
+            .collect::<Option<Vec<_>>>()
+            .filter(|v| v.len() == 2)
+            .ok_or_else(|| format!("{kind} must be two numbers A,B, got {s:?}"))?;
+        match kind {
+            "input-mean-std" | "input_mean_std" if nums[1] <= 0.0 => {
+                Err(format!("{kind}: std must be > 0, got {}", nums[1]))
+            }
+            "input-mean-std" | "input_mean_std" => Ok(InputScale::MeanStd(nums[0], nums[1])),
+            _ if nums[0] == nums[1] => Err(format!("{kind}: LO and HI must differ, got {s:?}")),
+            _ => Ok(InputScale::Range(nums[0], nums[1])),
+        }
+    }
+}
+
+impl fmt::Display for InputScale {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            InputScale::Range(lo, hi) => write!(f, "range {lo}..{hi}"),
+            InputScale::MeanStd(m, s) => write!(f, "mean {m} std {s}"),
+        }
+    }
+}
+
+/// What the model's output values are.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum OutputKind {
+    Probabilities,
+    Logits,
+    Sigmoid,
+    /// Not stated: probabilities if they look like them, else logits.
+    Auto,
+}
+
+/// A problem with a model file; every variant names the file.
+#[derive(Debug, thiserror::Error)]
+pub enum ModelError {
+    #[error("model {path}: file not found (expected an ONNX digit classifier; see models/README.md)")]
+    Missing { path: PathBuf },
+    #[error("model {path}: not a readable ONNX model: {reason}")]
+    Corrupt { path: PathBuf, reason: String },
+    #[error("model {path}: input shape {found}, expected f32 [1,1,28,28], [1,784] or [784] (batch may be symbolic)")]
+    InputShape { path: PathBuf, found: String },
+    #[error("model {path}: output shape {found}, expected 10 values ([1,10] or [10])")]
+    OutputShape { path: PathBuf, found: String },
+    #[error("model {path}: metadata {key}: {reason}")]
+    Metadata { path: PathBuf, key: String, reason: String },
+    #[error("model {path}: inference failed: {reason}")]
+    Run { path: PathBuf, reason: String },
+}
+
+type Plan = Arc<TypedRunnableModel>;
+
+/// A loaded, checked, optimised classifier.
+pub struct Model {
+    path: PathBuf,
+    plan: Plan,
+    input_shape: Vec<usize>,
+    /// The scale the model's metadata asks for, if any.
+    pub meta_scale: Option<InputScale>,
+    pub output: OutputKind,
+    pub labels: Vec<String>,
+}
+
+impl fmt::Debug for Model {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Model")
+            .field("path", &self.path)
+            .field("input_shape", &self.input_shape)
+            .field("meta_scale", &self.meta_scale)
+            .field("output", &self.output)
+            .finish()
+    }
+}
+
+/// Describes a declared ONNX shape, symbolic dimensions by name.
+fn describe_dims(dims: &[Option<Result<i64, String>>]) -> String {
+    let parts: Vec<String> = dims
+        .iter()
+        .map(|d| match d {
+            Some(Ok(v)) => v.to_string(),
+            Some(Err(name)) if !name.is_empty() => name.clone(),
+            _ => "?".into(),
+        })
+        .collect();
+    format!("[{}]", parts.join(","))
+}
+
+impl Model {
+    /// Loads a model from a file.
+    pub fn load(path: &Path) -> Result<Model, ModelError> {
+        if !path.is_file() {
+            return Err(ModelError::Missing { path: path.to_path_buf() });
+        }
+        let bytes =
+            std::fs::read(path).map_err(|e| ModelError::Corrupt { path: path.to_path_buf(), reason: e.to_string() })?;
+        Self::from_bytes(path, &bytes)
+    }
+
+    /// Loads a model from memory; `path` only names it in errors.
+    pub fn from_bytes(path: &Path, bytes: &[u8]) -> Result<Model, ModelError> {
+        let corrupt = |reason: String| ModelError::Corrupt { path: path.to_path_buf(), reason };
+        let proto: ModelProto = prost::Message::decode(bytes).map_err(|e| corrupt(format!("protobuf decode: {e}")))?;
+        let graph = proto.graph.as_ref().ok_or_else(|| corrupt("no graph".into()))?;
+        // Old exports list initializers among the inputs; the real input is what remains.
+        let init: Vec<&str> = graph.initializer.iter().map(|t| t.name.as_str()).collect();
+        let inputs: Vec<_> = graph.input.iter().filter(|i| !init.contains(&i.name.as_str())).collect();
+        let [input] = inputs[..] else {
+            return Err(ModelError::InputShape { path: path.to_path_buf(), found: format!("{} inputs", inputs.len()) });
+        };
+        let (elem, dims) = match input.r#type.as_ref().and_then(|t| t.value.as_ref()) {
+            Some(type_proto::Value::TensorType(t)) => {
+                let dims: Vec<Option<Result<i64, String>>> = t
+                    .shape
+                    .as_ref()
+                    .map(|s| {
+                        s.dim
+                            .iter()
+                            .map(|d| match &d.value {
+                                Some(Dim::DimValue(v)) => Some(Ok(*v)),
+                                Some(Dim::DimParam(p)) => Some(Err(p.clone())),
+                                None => None,
+                            })
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                (t.elem_type, dims)
+            }
+            _ => (0, vec![]),
+        };
+        let shape_err = || ModelError::InputShape {
+            path: path.to_path_buf(),
+            found: format!("{}{}", if elem != 1 { "non-f32 " } else { "" }, describe_dims(&dims)),
+        };
+        if elem != 1 {
+            return Err(shape_err());
+        }
+        // A batch dimension may be 1, symbolic or unknown; the rest must match exactly.
+        let batch_ok = |d: &Option<Result<i64, String>>| !matches!(d, Some(Ok(v)) if *v != 1);
+        let is = |d: &Option<Result<i64, String>>, v: i64| matches!(d, Some(Ok(x)) if *x == v);
+        let input_shape: Vec<usize> = match &dims[..] {
+            [b, c, h, w] if batch_ok(b) && is(c, 1) && is(h, SIDE as i64) && is(w, SIDE as i64) => {
+                vec![1, 1, SIDE, SIDE]
+            }
+            [b, n] if batch_ok(b) && is(n, PIXELS as i64) => vec![1, PIXELS],
+            [n] if is(n, PIXELS as i64) => vec![PIXELS],
+            _ => return Err(shape_err()),
+        };
+        let props: Vec<(&str, &str)> =
+            proto.metadata_props.iter().map(|p| (p.key.as_str(), p.value.as_str())).collect();
+        let prop = |k: &str| props.iter().find(|(key, _)| *key == k).map(|(_, v)| *v);
+        let meta_err =
+            |key: &str, reason: String| ModelError::Metadata { path: path.to_path_buf(), key: key.into(), reason };
+        let meta_scale = match (prop(meta::INPUT_RANGE), prop(meta::INPUT_MEAN_STD)) {
+            (Some(r), _) => Some(InputScale::parse("input_range", r).map_err(|e| meta_err(meta::INPUT_RANGE, e))?),
+            (None, Some(m)) => {
+                Some(InputScale::parse("input_mean_std", m).map_err(|e| meta_err(meta::INPUT_MEAN_STD, e))?)
+            }
+            (None, None) => None,
+        };
+        let output = match prop(meta::OUTPUT) {
+            None => OutputKind::Auto,
+            Some("probabilities") => OutputKind::Probabilities,
+            Some("logits") => OutputKind::Logits,
+            Some("sigmoid") => OutputKind::Sigmoid,
+            Some(other) => {
+                return Err(meta_err(meta::OUTPUT, format!("{other:?} is not one of probabilities, logits, sigmoid")));
+            }
+        };
+        let labels: Vec<String> = match prop(meta::LABELS) {
+            Some(l) => l.split(',').map(|s| s.trim().to_string()).collect(),
+            None => (0..10).map(|d| d.to_string()).collect(),
+        };
+
+        let plan = tract_onnx::onnx()
+            .model_for_proto_model(&proto)
+            .and_then(|m| m.with_input_fact(0, f32::fact(&input_shape).into()))
+            .and_then(|m| m.into_optimized())
+            .and_then(|m| m.into_runnable())
+            .map_err(|e| corrupt(format!("{e:#}")))?;
+        let out_fact = plan.model().output_fact(0).map_err(|e| corrupt(format!("{e:#}")))?;
+        let out_ok = match out_fact.shape.as_concrete() {
+            Some(s) => s.iter().product::<usize>() == 10 && s.iter().filter(|&&d| d != 1).count() == 1,
+            None => false,
+        };
+        if !out_ok || out_fact.datum_type != f32::datum_type() {
+            return Err(ModelError::OutputShape {
+                path: path.to_path_buf(),
+                found: format!("{:?} {:?}", out_fact.datum_type, out_fact.shape),
+            });
+        }
+        if labels.len() != 10 {
+            return Err(meta_err(meta::LABELS, format!("{} labels for 10 outputs", labels.len())));
+        }
+        Ok(Model { path: path.to_path_buf(), plan, input_shape, meta_scale, output, labels })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The concrete input shape the model runs with.
+    pub fn input_shape(&self) -> &[usize] {
+        &self.input_shape
+    }
+
+    /// Runs the model on 784 already-scaled inputs and returns 10 probabilities.
+    pub fn probabilities(&self, input: &[f32; PIXELS]) -> Result<[f32; 10], ModelError> {
+        let run_err = |e: TractError| ModelError::Run { path: self.path.clone(), reason: format!("{e:#}") };
+        let tensor = Tensor::from_shape(&self.input_shape, &input[..]).map_err(run_err)?;
+        let out = self.plan.run(tvec!(tensor.into())).map_err(run_err)?;
+        let view = out[0].to_plain_array_view::<f32>().map_err(run_err)?;
+        let mut raw = [0f32; 10];
+        for (r, v) in raw.iter_mut().zip(view.iter()) {
+            *r = *v;
+        }
+        Ok(to_probabilities(&raw, self.output))
+    }
+}
+
+/// Turns raw outputs into probabilities according to what they are.
+pub fn to_probabilities(raw: &[f32; 10], kind: OutputKind) -> [f32; 10] {
+    let looks_like_probs = raw.iter().all(|v| (0.0..=1.0).contains(v)) && (raw.iter().sum::<f32>() - 1.0).abs() < 1e-3;
+    match kind {
+        OutputKind::Probabilities => *raw,
+        OutputKind::Auto if looks_like_probs => *raw,
+        OutputKind::Sigmoid => {
+            let sum: f32 = raw.iter().map(|v| v.max(0.0)).sum();
+            if sum > 0.0 {
+                raw.map(|v| v.max(0.0) / sum)
+            } else {
+                [0.1; 10]
+            }
+        }
+        OutputKind::Logits | OutputKind::Auto => {
+            let m = raw.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+            let e = raw.map(|v| (v - m).exp());
+            let s: f32 = e.iter().sum();
+            e.map(|v| v / s)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn input_scale_maps_pixels() {
+        let lecture = InputScale::parse("input-range", "0.01,1").unwrap();
+        assert!((lecture.apply(0) - 0.01).abs() < 1e-7);
+        assert!((lecture.apply(255) - 1.0).abs() < 1e-7);
+        // The lecture's x / 255 * 0.99 + 0.01 at x = 128.
+        assert!((lecture.apply(128) - (128.0 / 255.0 * 0.99 + 0.01)).abs() < 1e-6);
+        let ms = InputScale::parse("input-mean-std", "0.1307,0.3081").unwrap();
+        assert!((ms.apply(0) + 0.1307 / 0.3081).abs() < 1e-6);
+        assert!(InputScale::parse("input-mean-std", "0.1,0").unwrap_err().contains("std must be > 0"));
+        assert!(InputScale::parse("input-range", "1").unwrap_err().contains("two numbers"));
+        assert!(InputScale::parse("input-range", "nan,1").is_err());
+    }
+
+    #[test]
+    fn outputs_become_probabilities() {
+        let mut logits = [0f32; 10];
+        logits[3] = 5.0;
+        let p = to_probabilities(&logits, OutputKind::Auto);
+        assert!((p.iter().sum::<f32>() - 1.0).abs() < 1e-6);
+        assert!(p[3] > 0.9);
+        let mut probs = [0.05f32; 10];
+        probs[7] = 0.55;
+        assert_eq!(to_probabilities(&probs, OutputKind::Auto), probs);
+        let mut sig = [0.01f32; 10];
+        sig[2] = 0.91;
+        let p = to_probabilities(&sig, OutputKind::Sigmoid);
+        assert!((p[2] - 0.91).abs() < 1e-6 && (p.iter().sum::<f32>() - 1.0).abs() < 1e-6);
+    }
+}

@@ -1,0 +1,238 @@
+//! The `digitbot` binary, run as a user would, on fixtures and temporary folders.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use assert_cmd::Command;
+use serde_json::Value;
+
+use digitbot::data::Dataset;
+use digitbot::source::sim::sim_digits;
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn digitbot() -> Command {
+    let mut c = Command::cargo_bin("digitbot").unwrap();
+    c.current_dir(root()).env("RUST_LOG", "warn");
+    c
+}
+
+fn records(path: &Path) -> Vec<Value> {
+    std::fs::read_to_string(path).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect()
+}
+
+#[test]
+fn sim_run_decides_the_scenarios_actions_and_ends_stopped() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("decisions.jsonl");
+    digitbot()
+        .args(["--sim", "--fast", "--scenario", "tests/fixtures/actions.toml", "--decisions"])
+        .arg(&out)
+        .assert()
+        .success();
+    let recs = records(&out);
+    // 9 s at 30 fps, plus the final stop record.
+    assert_eq!(recs.len(), 271);
+    let actions: Vec<(&str, &str)> =
+        recs.iter().filter_map(|r| Some((r["action"].as_str()?, r["reason"].as_str()?))).collect();
+    assert_eq!(
+        actions,
+        vec![
+            // Digit 1 (forward 1 s), seen for 2 s: forward, done, again after the cooldown.
+            ("forward", "digit"),
+            ("stop", "action done"),
+            ("forward", "digit"),
+            ("stop", "action done"),
+            // Digit 3: spin left for 0.5 s. Digit 0 (stop) while stopped changes nothing.
+            ("left", "digit"),
+            ("stop", "action done"),
+            // Digit 2: backward for 1 s.
+            ("backward", "digit"),
+            ("stop", "action done"),
+            ("stop", "shutdown"),
+        ]
+    );
+    // Blank paper is never a digit.
+    for r in &recs[..30] {
+        assert_eq!(r["digit"], Value::Null, "{r}");
+    }
+    let last = recs.last().unwrap();
+    assert_eq!(last["wheels"], serde_json::json!([0.0, 0.0]));
+    for key in ["frame", "t_ms", "digit", "confidence", "action"] {
+        assert!(recs[40].get(key).is_some(), "record has {key}: {}", recs[40]);
+    }
+}
+
+#[test]
+fn frames_limits_the_run_and_plain_sim_is_the_run_subcommand() {
+    let dir = tempfile::tempdir().unwrap();
+    let (a, b) = (dir.path().join("a.jsonl"), dir.path().join("b.jsonl"));
+    digitbot().args(["--sim", "--fast", "--frames", "12", "--decisions"]).arg(&a).assert().success();
+    digitbot().args(["run", "--sim", "--fast", "--frames", "12", "--decisions"]).arg(&b).assert().success();
+    let (ra, rb) = (records(&a), records(&b));
+    assert_eq!(ra.len(), 13);
+    assert_eq!(ra.last().unwrap()["reason"], "shutdown");
+    // Same seed, same frames, same decisions (timings aside).
+    let strip = |v: &[Value]| v.iter().map(|r| (r["digit"].clone(), r["confidence"].clone())).collect::<Vec<_>>();
+    assert_eq!(strip(&ra), strip(&rb));
+}
+
+#[test]
+fn bad_config_and_missing_model_fail_with_one_clear_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = std::fs::read_to_string(root().join("config/sim.toml")).unwrap();
+    let bad = dir.path().join("bad.toml");
+    std::fs::write(&bad, cfg.replace("votes = 5", "votes = 0")).unwrap();
+    let out = digitbot().args(["--sim", "--fast", "--config"]).arg(&bad).output().unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("bad.toml: decision.votes must be within 1..=100, got 0"), "{err}");
+
+    let out = digitbot().args(["--sim", "--fast", "--model", "models/nope.onnx"]).output().unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("models/nope.onnx: file not found"), "{err}");
+    assert!(!String::from_utf8_lossy(&out.stdout).contains("->"), "no action was decided");
+}
+
+/// Writes test digits as dark ink on light paper, 4× size, with margins: what a photo of a
+/// written digit looks like after grayscale conversion.
+fn write_pngs(data: &Dataset, range: std::ops::Range<usize>, dir: &Path) -> Vec<(PathBuf, u8)> {
+    range
+        .map(|i| {
+            let img = image::GrayImage::from_fn(160, 140, |x, y| {
+                let (sx, sy) = (x as i64 - 24, y as i64 - 14);
+                let ink = if (0..112).contains(&sx) && (0..112).contains(&sy) {
+                    data.image(i)[(sy / 4 * 28 + sx / 4) as usize] as u32
+                } else {
+                    0
+                };
+                image::Luma([(220 - ink * 180 / 255) as u8])
+            });
+            let path = dir.join(format!("digit-{i:03}.png"));
+            img.save(&path).unwrap();
+            (path, data.labels[i])
+        })
+        .collect()
+}
+
+#[test]
+fn classify_reads_written_digits_and_reports_json() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = sim_digits().unwrap();
+    let files = write_pngs(&data, 100..120, dir.path());
+    let out = digitbot().args(["classify", "--json"]).arg(dir.path()).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let lines: Vec<Value> =
+        String::from_utf8_lossy(&out.stdout).lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(lines.len(), files.len());
+    let mut right = 0;
+    for (line, (path, label)) in lines.iter().zip(&files) {
+        assert_eq!(line["file"], path.display().to_string());
+        assert_eq!(line["probabilities"].as_array().unwrap().len(), 10);
+        assert!(line["ms"].as_f64().unwrap() > 0.0);
+        right += (line["digit"] == *label as u64) as usize;
+    }
+    assert!(right >= 19, "{right} of 20 written digits read right");
+}
+
+#[test]
+fn classify_names_an_unreadable_image() {
+    let dir = tempfile::tempdir().unwrap();
+    let bad = dir.path().join("broken.jpg");
+    std::fs::File::create(&bad).unwrap().write_all(b"\xff\xd8 truncated jpeg").unwrap();
+    let out = digitbot().arg("classify").arg(&bad).output().unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("broken.jpg") && err.contains("not a readable PNG or JPEG"), "{err}");
+}
+
+/// Writes a dataset as gzipped IDX files in MNIST's layout.
+fn write_idx(data: &Dataset, dir: &Path, prefix: &str) {
+    use flate2::{write::GzEncoder, Compression};
+    let mut img = Vec::new();
+    for v in [0x803u32, data.len() as u32, 28, 28] {
+        img.extend_from_slice(&v.to_be_bytes());
+    }
+    img.extend_from_slice(&data.images);
+    let mut lab = Vec::new();
+    for v in [0x801u32, data.len() as u32] {
+        lab.extend_from_slice(&v.to_be_bytes());
+    }
+    lab.extend_from_slice(&data.labels);
+    for (name, bytes) in
+        [(format!("{prefix}-images-idx3-ubyte.gz"), img), (format!("{prefix}-labels-idx1-ubyte.gz"), lab)]
+    {
+        let mut gz = GzEncoder::new(std::fs::File::create(dir.join(name)).unwrap(), Compression::fast());
+        gz.write_all(&bytes).unwrap();
+        gz.finish().unwrap();
+    }
+}
+
+#[test]
+fn eval_reports_json_accuracy_on_idx_files() {
+    let dir = tempfile::tempdir().unwrap();
+    write_idx(&sim_digits().unwrap(), dir.path(), "t10k");
+    let out = digitbot().args(["eval", "--json", "--data"]).arg(dir.path()).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["n"], 500);
+    assert!(v["accuracy"].as_f64().unwrap() > 0.97, "{v}");
+    assert_eq!(v["per_class"].as_array().unwrap().len(), 10);
+}
+
+#[test]
+fn train_on_csv_exports_a_model_the_firmware_uses() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = sim_digits().unwrap();
+    let rows: Vec<String> = (0..400)
+        .map(|i| {
+            let px: Vec<String> = data.image(i).iter().map(|p| p.to_string()).collect();
+            format!("{},{}", data.labels[i], px.join(","))
+        })
+        .collect();
+    let (csv, test_csv) = (dir.path().join("digits.csv"), dir.path().join("test.csv"));
+    std::fs::write(&csv, rows[..300].join("\n")).unwrap();
+    std::fs::write(&test_csv, rows[300..].join("\n")).unwrap();
+    let model = dir.path().join("m.onnx");
+    let report = dir.path().join("report");
+    digitbot()
+        .args(["train", "--arch", "mlp:784-32-10", "--epochs", "8", "--data"])
+        .arg(&csv)
+        .arg("--test")
+        .arg(&test_csv)
+        .arg("--out")
+        .arg(&model)
+        .arg("--report")
+        .arg(&report)
+        .assert()
+        .success();
+    for f in ["summary.json", "loss.png", "confusion.png", "misread.png"] {
+        assert!(report.join(f).is_file(), "{f} written");
+    }
+    let summary: Value = serde_json::from_str(&std::fs::read_to_string(report.join("summary.json")).unwrap()).unwrap();
+    assert_eq!(summary["epochs"].as_array().unwrap().len(), 8);
+    let pngs = write_pngs(&data, 450..460, dir.path());
+    let out = digitbot()
+        .args(["classify", "--json", "--threshold", "0", "--model"])
+        .arg(&model)
+        .arg(&pngs[0].0)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+
+    let bad_csv = dir.path().join("bad.csv");
+    std::fs::write(&bad_csv, "3,0,0\n").unwrap();
+    let out = digitbot()
+        .args(["train", "--arch", "seed", "--out"])
+        .arg(dir.path().join("x.onnx"))
+        .arg("--data")
+        .arg(&bad_csv)
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("bad.csv: row 1: 3 fields, expected 785"), "{err}");
+}
