@@ -8,7 +8,7 @@ use criterion::{criterion_group, criterion_main, Criterion};
 use digitbot::config::Config;
 use digitbot::pipeline::Pipeline;
 use digitbot::source::sim::{Scenario, SimCamera};
-use digitbot::source::FrameSource;
+use digitbot::source::{FrameSource, Poll};
 use digitbot::stage::decide::Decider;
 use digitbot::stage::preprocess::preprocess;
 
@@ -18,7 +18,7 @@ fn bench(c: &mut Criterion) {
     let (model, scale) = digitbot::cli::load_model(&cfg.model_path, None, None).expect("default model");
     let scenario = Scenario::parse("[[segment]]\nseconds = 1\ndigit = 7\n").expect("scenario");
     let mut cam = SimCamera::new(640, 480, 30.0, scenario, 1, false, None).expect("camera");
-    let frame = cam.next_frame().expect("frame").expect("a frame");
+    let Ok(Poll::Frame(frame)) = cam.next_frame() else { panic!("the simulator gives a frame") };
     let mut pipeline =
         Pipeline { params: cfg.preprocess.clone(), model, scale, decider: Decider::new(cfg.decision.clone()) };
     let found =

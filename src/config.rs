@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
+use crate::source::convert::PixelFormat;
 use crate::stage::decide::{ActionSpec, DecisionConfig, Motion};
 use crate::stage::model::InputScale;
 use crate::stage::preprocess::{Params, Polarity};
@@ -46,9 +47,27 @@ struct RawModel {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawCamera {
+    #[serde(default = "default_device")]
+    device: PathBuf,
+    #[serde(default = "default_format")]
+    format: String,
     width: i64,
     height: i64,
     fps: f64,
+    #[serde(default = "default_timeout")]
+    timeout_ms: i64,
+    exposure: Option<i64>,
+    gain: Option<i64>,
+}
+
+fn default_device() -> PathBuf {
+    PathBuf::from("/dev/video0")
+}
+fn default_format() -> String {
+    "auto".into()
+}
+fn default_timeout() -> i64 {
+    1000
 }
 
 #[derive(Debug, Deserialize)]
@@ -119,9 +138,16 @@ struct RawSim {
 /// Camera settings.
 #[derive(Clone, Debug, PartialEq)]
 pub struct CameraConfig {
+    pub device: PathBuf,
+    /// A fixed pixel format, or None to take the first the camera offers.
+    pub format: Option<PixelFormat>,
     pub width: usize,
     pub height: usize,
     pub fps: f32,
+    /// No frame for this long is a stalled camera.
+    pub timeout_ms: u64,
+    pub exposure: Option<i64>,
+    pub gain: Option<i64>,
 }
 
 /// Simulator settings.
@@ -171,7 +197,21 @@ impl Config {
         };
 
         let c = &raw.camera;
+        let format = match c.format.as_str() {
+            "auto" => None,
+            other => Some(other.as_bytes().try_into().ok().and_then(PixelFormat::from_fourcc).ok_or_else(|| {
+                invalid(
+                    "camera.format",
+                    format!("must be auto, GREY, YUYV, MJPG, RG10, BA10, GB10 or GR10, got {other:?}"),
+                )
+            })?),
+        };
         let camera = CameraConfig {
+            device: c.device.clone(),
+            format,
+            timeout_ms: in_range(c.timeout_ms, 50, 60_000).map_err(|m| invalid("camera.timeout_ms", m))? as u64,
+            exposure: c.exposure,
+            gain: c.gain,
             width: in_range(c.width, 28, 8192).map_err(|m| invalid("camera.width", m))? as usize,
             height: in_range(c.height, 28, 8192).map_err(|m| invalid("camera.height", m))? as usize,
             fps: in_range_f(c.fps, 0.1, 240.0).map_err(|m| invalid("camera.fps", m))? as f32,

@@ -11,7 +11,7 @@ use serde::Serialize;
 
 use crate::data::PIXELS;
 use crate::sink::Actuators;
-use crate::source::{Frame, FrameSource};
+use crate::source::{Frame, FrameSource, Poll};
 use crate::stage::decide::{Command, Decider, Decision, Reason};
 use crate::stage::model::{InputScale, Model};
 use crate::stage::preprocess::{self, Found, NoDigit, Params};
@@ -71,6 +71,23 @@ pub struct Record<'a> {
     pub ms: f64,
 }
 
+impl<'a> Record<'a> {
+    /// A record of the wheels being stopped outside the decision logic.
+    fn stop(frame: u64, t_ms: u64, reason: &'a str) -> Self {
+        Record {
+            frame,
+            t_ms,
+            digit: None,
+            confidence: 0.0,
+            voted: None,
+            action: Some("stop"),
+            reason: Some(reason),
+            wheels: [0.0, 0.0],
+            ms: 0.0,
+        }
+    }
+}
+
 /// How a run ended.
 #[derive(Debug, Default, Clone, PartialEq)]
 pub struct Summary {
@@ -117,6 +134,7 @@ pub fn run(
     let guard = StopGuard(sink);
     let mut summary = Summary::default();
     let mut last_t = 0;
+    let mut fault: Option<String> = None;
     let result = (|| -> Result<()> {
         loop {
             if opts.shutdown.load(Ordering::Relaxed) {
@@ -126,10 +144,43 @@ pub fn run(
             if opts.max_frames.is_some_and(|m| summary.frames >= m) {
                 return Ok(());
             }
-            let Some(Frame { width, height, pixels, t_ms }) = source.next_frame()? else {
-                log::info!("{}: end of stream", source.describe());
-                return Ok(());
+            let Frame { width, height, pixels, t_ms } = match source.next_frame()? {
+                Poll::Frame(f) => f,
+                Poll::Waiting => continue,
+                Poll::End => {
+                    log::info!("{}: end of stream", source.describe());
+                    return Ok(());
+                }
+                Poll::Stalled { t_ms } | Poll::Lost { t_ms, .. } if fault.is_some() => {
+                    last_t = t_ms;
+                    continue;
+                }
+                poll @ (Poll::Stalled { t_ms } | Poll::Lost { t_ms, .. }) => {
+                    // Stop first, then say so, once per fault.
+                    guard.0.stop()?;
+                    guard.0.show(None)?;
+                    pipeline.decider.reset();
+                    let why = match poll {
+                        Poll::Lost { why, .. } => format!("camera lost: {why}"),
+                        _ => "camera stalled".to_string(),
+                    };
+                    log::warn!("{}: {why}; motors stopped, waiting for frames", source.describe());
+                    summary.actions.push((summary.frames, "stop"));
+                    if opts.print {
+                        println!("t={:>7.2}s  {why} -> stop", t_ms as f64 / 1000.0);
+                    }
+                    if let Some(w) = opts.decisions.as_mut() {
+                        let rec = Record::stop(summary.frames, t_ms, &why);
+                        writeln!(w, "{}", serde_json::to_string(&rec)?).context("writing --decisions")?;
+                    }
+                    fault = Some(why);
+                    last_t = t_ms;
+                    continue;
+                }
             };
+            if let Some(why) = fault.take() {
+                log::info!("{}: frames are back after {why}", source.describe());
+            }
             last_t = t_ms;
             let r = pipeline.process(&pixels, width, height, t_ms)?;
             let d = &r.decision;
@@ -169,17 +220,7 @@ pub fn run(
         Err(e) => format!("error: {e:#}"),
     };
     if let Some(w) = opts.decisions.as_mut() {
-        let rec = Record {
-            frame: summary.frames,
-            t_ms: last_t,
-            digit: None,
-            confidence: 0.0,
-            voted: None,
-            action: Some("stop"),
-            reason: Some(&reason),
-            wheels: [0.0, 0.0],
-            ms: 0.0,
-        };
+        let rec = Record::stop(summary.frames, last_t, &reason);
         let _ = writeln!(w, "{}", serde_json::to_string(&rec)?);
         let _ = w.flush();
     }

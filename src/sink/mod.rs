@@ -1,6 +1,10 @@
 //! Sinks: where decisions go. [`Actuators`] is the boundary the motor and LED drivers
 //! implement; the logging sink prints commands, the recording sink keeps them for tests.
 
+pub mod fake;
+pub mod leds;
+pub mod motor_hat;
+
 use std::sync::{Arc, Mutex};
 
 use anyhow::Result;

@@ -4,7 +4,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
 
-use super::{Frame, FrameSource};
+use super::{Frame, FrameSource, Poll};
 
 /// Decodes an image file to 8-bit grayscale: (width, height, pixels).
 pub fn load_gray(path: &Path) -> Result<(usize, usize, Vec<u8>)> {
@@ -59,14 +59,14 @@ impl FileSource {
 }
 
 impl FrameSource for FileSource {
-    fn next_frame(&mut self) -> Result<Option<Frame>> {
+    fn next_frame(&mut self) -> Result<Poll> {
         let Some(path) = self.files.get(self.next) else {
-            return Ok(None);
+            return Ok(Poll::End);
         };
         let (width, height, pixels) = load_gray(path)?;
         let t_ms = self.next as u64 * self.period_ms;
         self.next += 1;
-        Ok(Some(Frame { width, height, pixels, t_ms }))
+        Ok(Poll::Frame(Frame { width, height, pixels, t_ms }))
     }
 
     fn describe(&self) -> String {
@@ -86,11 +86,11 @@ mod tests {
         }
         std::fs::write(dir.path().join("notes.txt"), "ignored").unwrap();
         let mut src = FileSource::new(dir.path(), 10.0).unwrap();
-        let f1 = src.next_frame().unwrap().unwrap();
+        let Poll::Frame(f1) = src.next_frame().unwrap() else { panic!("a frame") };
         assert_eq!((f1.width, f1.height, f1.pixels[0], f1.t_ms), (3, 2, 10, 0));
-        let f2 = src.next_frame().unwrap().unwrap();
+        let Poll::Frame(f2) = src.next_frame().unwrap() else { panic!("a frame") };
         assert_eq!((f2.pixels[0], f2.t_ms), (20, 100));
-        assert!(src.next_frame().unwrap().is_none());
+        assert_eq!(src.next_frame().unwrap(), Poll::End);
 
         let bad = dir.path().join("c.png");
         std::fs::write(&bad, b"not an image").unwrap();

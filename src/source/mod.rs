@@ -1,6 +1,9 @@
 //! Frame sources: where grayscale frames come from — the simulated camera, image files,
 //! and on the robot the V4L2 camera.
 
+#[cfg(feature = "camera")]
+pub mod camera;
+pub mod convert;
 pub mod file;
 pub mod sim;
 
@@ -16,10 +19,31 @@ pub struct Frame {
     pub t_ms: u64,
 }
 
-/// A stream of frames. `Ok(None)` ends the stream; an error means the source failed
-/// (the loop stops the motors before reporting it).
+/// What a source has next.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Poll {
+    Frame(Frame),
+    /// No frame yet, but not for long enough to be a fault (lets the loop check for a
+    /// shutdown request while it waits).
+    Waiting,
+    /// No frame for longer than the timeout: the camera has stalled.
+    Stalled {
+        t_ms: u64,
+    },
+    /// The camera is gone (unplugged, driver error); the source keeps trying to reopen it.
+    Lost {
+        t_ms: u64,
+        why: String,
+    },
+    /// The stream is over (a replay or scenario ended).
+    End,
+}
+
+/// A stream of frames. An error means the source cannot go on at all; faults it can
+/// recover from are [`Poll::Stalled`] and [`Poll::Lost`]. Either way the loop stops the
+/// motors first.
 pub trait FrameSource {
-    fn next_frame(&mut self) -> Result<Option<Frame>>;
+    fn next_frame(&mut self) -> Result<Poll>;
 
     /// Human-readable name for logs.
     fn describe(&self) -> String;

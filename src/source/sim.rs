@@ -10,8 +10,8 @@ use rand::{Rng, RngCore, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use serde::Deserialize;
 
-use super::{Frame, FrameSource};
-use crate::data::{parse_idx_images, parse_idx_labels, Dataset, SIDE};
+use super::{Frame, FrameSource, Poll};
+use crate::data::{parse_idx_images, parse_idx_labels, sample_bilinear, Dataset, SIDE};
 
 const IMAGES_GZ: &[u8] = include_bytes!("sim-digits-images-idx3-ubyte.gz");
 const LABELS_GZ: &[u8] = include_bytes!("sim-digits-labels-idx1-ubyte.gz");
@@ -29,11 +29,17 @@ pub fn sim_digits() -> Result<Dataset> {
     Ok(Dataset { rows, cols, images, labels })
 }
 
-/// What the camera sees during one segment.
+/// What the camera sees (or fails to deliver) during one segment.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Content {
     Digit(u8),
     Blank,
+    /// No frames at all: a hung camera.
+    Stall,
+    /// Corrupt frames: noise, and buffers of the wrong length.
+    Garbage,
+    /// The camera is unplugged.
+    Disconnect,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -59,7 +65,14 @@ struct RawScenario {
 struct RawSegment {
     seconds: f64,
     digit: Option<i64>,
-    blank: Option<bool>,
+    #[serde(default)]
+    blank: bool,
+    #[serde(default)]
+    stall: bool,
+    #[serde(default)]
+    garbage: bool,
+    #[serde(default)]
+    disconnect: bool,
 }
 
 impl Scenario {
@@ -80,11 +93,20 @@ impl Scenario {
             if !(s.seconds.is_finite() && s.seconds > 0.0) {
                 bail!("{key}.seconds must be > 0, got {}", s.seconds);
             }
-            let content = match (s.digit, s.blank) {
-                (Some(d), None) if (0..=9).contains(&d) => Content::Digit(d as u8),
-                (Some(d), None) => bail!("{key}.digit must be within 0..=9, got {d}"),
-                (None, Some(true)) => Content::Blank,
-                _ => bail!("{key}: needs exactly one of `digit = N` or `blank = true`"),
+            let flags = [
+                (s.blank, Content::Blank),
+                (s.stall, Content::Stall),
+                (s.garbage, Content::Garbage),
+                (s.disconnect, Content::Disconnect),
+            ];
+            let mut set = flags.iter().filter(|(on, _)| *on).map(|(_, c)| *c);
+            let content = match (s.digit, set.next(), set.next()) {
+                (Some(d), None, _) if (0..=9).contains(&d) => Content::Digit(d as u8),
+                (Some(d), None, _) => bail!("{key}.digit must be within 0..=9, got {d}"),
+                (None, Some(c), None) => c,
+                _ => bail!(
+                    "{key}: needs exactly one of `digit = N`, `blank = true`, `stall = true`, `garbage = true` or `disconnect = true`"
+                ),
             };
             segments.push(Segment { seconds: s.seconds, content });
         }
@@ -166,7 +188,7 @@ impl SimCamera {
         let gradient = rng.random_range(-25.0..25.0);
         let ink = rng.random_range(20.0..60.0);
         let sample = match content {
-            Content::Blank => None,
+            Content::Blank | Content::Stall | Content::Garbage | Content::Disconnect => None,
             Content::Digit(d) => {
                 let of_digit: Vec<usize> = (0..self.digits.len()).filter(|&i| self.digits.labels[i] == d).collect();
                 let idx = of_digit[rng.random_range(0..of_digit.len())];
@@ -205,7 +227,7 @@ impl SimCamera {
                 for x in x0..x1 {
                     let sx = (x as f32 - (cx + jx - size / 2.0)) * scale - 0.5;
                     let sy = (y as f32 - (cy + jy - size / 2.0)) * scale - 0.5;
-                    let v = bilinear(img, sx, sy) / 255.0;
+                    let v = sample_bilinear(img, sx, sy) / 255.0;
                     if v > 0.0 {
                         let p = &mut px[y * w + x];
                         let paper = *p as f32;
@@ -218,26 +240,11 @@ impl SimCamera {
     }
 }
 
-fn bilinear(img: &[u8], x: f32, y: f32) -> f32 {
-    let (x0, y0) = (x.floor(), y.floor());
-    let (fx, fy) = (x - x0, y - y0);
-    let at = |xx: f32, yy: f32| {
-        if xx < 0.0 || yy < 0.0 || xx >= SIDE as f32 || yy >= SIDE as f32 {
-            0.0
-        } else {
-            img[yy as usize * SIDE + xx as usize] as f32
-        }
-    };
-    let top = at(x0, y0) * (1.0 - fx) + at(x0 + 1.0, y0) * fx;
-    let bottom = at(x0, y0 + 1.0) * (1.0 - fx) + at(x0 + 1.0, y0 + 1.0) * fx;
-    top * (1.0 - fy) + bottom * fy
-}
-
 impl FrameSource for SimCamera {
-    fn next_frame(&mut self) -> Result<Option<Frame>> {
+    fn next_frame(&mut self) -> Result<Poll> {
         let t_ms = (self.frame as f64 * self.period_ms).round() as u64;
         let Some((segment, content)) = self.scenario.at(t_ms) else {
-            return Ok(None);
+            return Ok(Poll::End);
         };
         if self.paced {
             let due = self.started + Duration::from_millis(t_ms);
@@ -246,9 +253,25 @@ impl FrameSource for SimCamera {
                 std::thread::sleep(due - now);
             }
         }
-        let pixels = self.render(segment, content, self.frame);
+        let n = self.frame;
         self.frame += 1;
-        Ok(Some(Frame { width: self.width, height: self.height, pixels, t_ms }))
+        let (width, height) = (self.width, self.height);
+        Ok(match content {
+            Content::Stall => Poll::Stalled { t_ms },
+            Content::Disconnect => Poll::Lost { t_ms, why: "simulated camera unplugged".into() },
+            Content::Garbage => {
+                let mut pixels = vec![0u8; width * height];
+                ChaCha8Rng::seed_from_u64(self.seed ^ n).fill_bytes(&mut pixels);
+                if n % 2 == 1 {
+                    // A short read: the buffer does not hold the whole frame.
+                    pixels.truncate(pixels.len() / 3);
+                }
+                Poll::Frame(Frame { width, height, pixels, t_ms })
+            }
+            Content::Digit(_) | Content::Blank => {
+                Poll::Frame(Frame { width, height, pixels: self.render(segment, content, n), t_ms })
+            }
+        })
     }
 
     fn describe(&self) -> String {
@@ -278,6 +301,13 @@ mod tests {
         assert!(e.contains("segment.1.digit must be within 0..=9, got 12"), "{e}");
         let e = format!("{:#}", Scenario::parse("[[segment]]\nseconds = 1\ndigit = 1\nblank = true\n").unwrap_err());
         assert!(e.contains("exactly one of"), "{e}");
+        let e =
+            format!("{:#}", Scenario::parse("[[segment]]\nseconds = 1\nstall = true\ngarbage = true\n").unwrap_err());
+        assert!(e.contains("segment.1: needs exactly one of"), "{e}");
+        let s =
+            Scenario::parse("[[segment]]\nseconds = 1\nstall = true\n[[segment]]\nseconds = 1\ndisconnect = true\n")
+                .unwrap();
+        assert_eq!(s.segments[1].content, Content::Disconnect);
         let e = format!("{:#}", Scenario::parse("[[segment]]\nseconds = 1\ndigt = 1\n").unwrap_err());
         assert!(e.contains("unknown field `digt`"), "{e}");
     }
@@ -288,15 +318,35 @@ mod tests {
         let mut a = SimCamera::new(160, 120, 10.0, sc.clone(), 7, false, None).unwrap();
         let mut b = SimCamera::new(160, 120, 10.0, sc.clone(), 7, false, None).unwrap();
         let mut c = SimCamera::new(160, 120, 10.0, sc, 8, false, None).unwrap();
-        let (fa, fb, fc) =
-            (a.next_frame().unwrap().unwrap(), b.next_frame().unwrap().unwrap(), c.next_frame().unwrap().unwrap());
+        let frame = |cam: &mut SimCamera| match cam.next_frame().unwrap() {
+            Poll::Frame(f) => f,
+            other => panic!("expected a frame, got {other:?}"),
+        };
+        let (fa, fb, fc) = (frame(&mut a), frame(&mut b), frame(&mut c));
         assert_eq!(fa, fb);
         assert_ne!(fa.pixels, fc.pixels);
         let dark = fa.pixels.iter().filter(|&&p| p < 100).count();
         assert!(dark > 100, "the digit's ink is dark: {dark} dark pixels");
         assert!(fa.pixels.iter().filter(|&&p| p > 150).count() > fa.pixels.len() / 2, "mostly lit paper");
         // 10 fps for 1 s: ten frames, then the end.
-        let n = std::iter::from_fn(|| a.next_frame().unwrap()).count();
+        let n = std::iter::from_fn(|| Some(a.next_frame().unwrap()).filter(|p| *p != Poll::End)).count();
         assert_eq!(n, 9);
+    }
+
+    #[test]
+    fn fault_segments_stall_corrupt_and_disconnect() {
+        let sc = Scenario::parse(
+            "[[segment]]\nseconds = 0.2\nstall = true\n[[segment]]\nseconds = 0.2\ngarbage = true\n\
+             [[segment]]\nseconds = 0.2\ndisconnect = true\n",
+        )
+        .unwrap();
+        let mut cam = SimCamera::new(64, 48, 10.0, sc, 1, false, None).unwrap();
+        let polls: Vec<Poll> =
+            std::iter::from_fn(|| Some(cam.next_frame().unwrap()).filter(|p| *p != Poll::End)).collect();
+        assert_eq!(polls.len(), 6);
+        assert_eq!(polls[0], Poll::Stalled { t_ms: 0 });
+        let Poll::Frame(g) = &polls[3] else { panic!("garbage is a frame") };
+        assert_ne!(g.pixels.len(), 64 * 48, "a short buffer");
+        assert!(matches!(&polls[5], Poll::Lost { t_ms: 500, .. }));
     }
 }

@@ -144,6 +144,12 @@ impl Decider {
         }
     }
 
+    /// Forgets everything seen and marks the wheels stopped: after the camera failed, or
+    /// whenever the actuators were stopped from outside.
+    pub fn reset(&mut self) {
+        *self = Decider::new(self.cfg.clone());
+    }
+
     pub fn config(&self) -> &DecisionConfig {
         &self.cfg
     }

@@ -4,7 +4,7 @@
 use rand::Rng;
 use rand_distr::{Distribution, Normal};
 
-use crate::data::SIDE;
+use crate::data::{sample_bilinear, SIDE};
 
 /// One augmented copy of a 28×28 MNIST digit (white ink on black).
 pub fn augment(img: &[u8], rng: &mut impl Rng) -> Vec<u8> {
@@ -26,7 +26,7 @@ pub fn augment(img: &[u8], rng: &mut impl Rng) -> Vec<u8> {
             }
             let (ru, rv) = ((c * u + s * v) / scale, (-s * u + c * v) / scale);
             let sx = ru - shear * rv + centre;
-            out[y * SIDE + x] = bilinear(img, sx, rv + centre);
+            out[y * SIDE + x] = sample_bilinear(img, sx, rv + centre).round().clamp(0.0, 255.0) as u8;
         }
     }
     match rng.random_range(0..10) {
@@ -34,21 +34,6 @@ pub fn augment(img: &[u8], rng: &mut impl Rng) -> Vec<u8> {
         3..=4 => morph(&out, u8::min),
         _ => out,
     }
-}
-
-fn bilinear(img: &[u8], x: f32, y: f32) -> u8 {
-    let (x0, y0) = (x.floor(), y.floor());
-    let (fx, fy) = (x - x0, y - y0);
-    let px = |xx: f32, yy: f32| -> f32 {
-        if xx < 0.0 || yy < 0.0 || xx >= SIDE as f32 || yy >= SIDE as f32 {
-            0.0
-        } else {
-            img[yy as usize * SIDE + xx as usize] as f32
-        }
-    };
-    let top = px(x0, y0) * (1.0 - fx) + px(x0 + 1.0, y0) * fx;
-    let bot = px(x0, y0 + 1.0) * (1.0 - fx) + px(x0 + 1.0, y0 + 1.0) * fx;
-    (top * (1.0 - fy) + bot * fy).round().clamp(0.0, 255.0) as u8
 }
 
 /// A smooth random displacement field (Simard et al. 2003): noise blurred by a Gaussian.

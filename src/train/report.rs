@@ -70,7 +70,7 @@ pub fn write(
     let path = dir.join("summary.json");
     std::fs::write(&path, json).with_context(|| format!("writing {}", path.display()))?;
     let trace: Vec<f64> = epochs.iter().flat_map(|e| e.trace.iter().copied()).collect();
-    save(dir, "loss.png", &line_plot(&trace))?;
+    save(dir, "loss.png", &line_plot(&trace, epochs.len()))?;
     save(dir, "confusion.png", &confusion_plot(&eval.confusion))?;
     save(dir, "misread.png", &misread_grid(eval, test))?;
     Ok(())
@@ -85,8 +85,8 @@ const WHITE: Rgb<u8> = Rgb([255, 255, 255]);
 const BLACK: Rgb<u8> = Rgb([0, 0, 0]);
 const GREY: Rgb<u8> = Rgb([200, 200, 200]);
 
-/// 3×5 glyphs for 0-9 and '>', one row per u8, most significant of 3 bits on the left.
-const GLYPHS: [[u8; 5]; 11] = [
+/// 3×5 glyphs for 0-9, '>' and '.', one row per u8, most significant of 3 bits on the left.
+const GLYPHS: [[u8; 5]; 12] = [
     [7, 5, 5, 5, 7],
     [2, 6, 2, 2, 7],
     [7, 1, 7, 4, 7],
@@ -98,14 +98,16 @@ const GLYPHS: [[u8; 5]; 11] = [
     [7, 5, 7, 5, 7],
     [7, 5, 7, 1, 7],
     [0, 4, 2, 4, 0],
+    [0, 0, 0, 0, 2],
 ];
 
-/// Draws digits (and '>') at (x, y), each pixel a `scale`-sized square.
+/// Draws digits, '>' and '.' at (x, y), each pixel a `scale`-sized square.
 fn draw_text(img: &mut RgbImage, x: u32, y: u32, text: &str, scale: u32, colour: Rgb<u8>) {
     for (n, ch) in text.chars().enumerate() {
         let g = match ch {
             '0'..='9' => GLYPHS[ch as usize - '0' as usize],
             '>' => GLYPHS[10],
+            '.' => GLYPHS[11],
             _ => continue,
         };
         for (row, bits) in g.iter().enumerate() {
@@ -137,8 +139,9 @@ fn draw_line(img: &mut RgbImage, (x0, y0): (f64, f64), (x1, y1): (f64, f64), col
     }
 }
 
-/// The running training loss over the run, with a 0 baseline and the max on the y axis.
-fn line_plot(values: &[f64]) -> RgbImage {
+/// The running training loss over the run, with a 0 baseline, the max on the y axis and a
+/// grey line between epochs.
+fn line_plot(values: &[f64], epochs: usize) -> RgbImage {
     let (w, h, m) = (640u32, 360u32, 40.0f64);
     let mut img = RgbImage::from_pixel(w, h, WHITE);
     let max = values.iter().copied().filter(|v| v.is_finite()).fold(0.0f64, f64::max).max(1e-9);
@@ -148,7 +151,11 @@ fn line_plot(values: &[f64]) -> RgbImage {
         let y = h as f64 - m - frac * (h as f64 - 2.0 * m);
         draw_line(&mut img, (m + 1.0, y), (w as f64 - m, y), GREY);
     }
-    draw_text(&mut img, 4, m as u32 - 2, &format!("{}", (max * 100.0).round() as u64), 2, BLACK);
+    for e in 1..epochs {
+        let x = m + e as f64 / epochs as f64 * (w as f64 - 2.0 * m);
+        draw_line(&mut img, (x, m), (x, h as f64 - m - 1.0), GREY);
+    }
+    draw_text(&mut img, 2, m as u32 - 2, &format!("{max:.2}"), 2, BLACK);
     draw_text(&mut img, 4, h - m as u32 - 4, "0", 2, BLACK);
     let n = values.len().max(2) - 1;
     let pt = |i: usize, v: f64| {

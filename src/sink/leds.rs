@@ -1,0 +1,163 @@
+//! LEDs that show the recognised digit in binary (pin 0 = bit 0), all off when there is
+//! none. Pins are driven through rppal's GPIO on a Raspberry Pi and through the Linux GPIO
+//! character device (gpiocdev, uAPI v1 and v2) elsewhere, including Jetsons, whose boards
+//! rppal's GPIO refuses.
+//!
+//! # Troubleshooting
+//! "Permission denied" on `/dev/gpiochipN`: add the user to the `gpio` group (JetPack creates
+//! it with its udev rules). A Jetson Nano's 40-pin header is chip `tegra-gpio`; NVIDIA's
+//! jetson-gpio pin tables give the line offset of each header pin (pin 12 is line 79).
+
+use anyhow::{bail, Context, Result};
+
+use super::Actuators;
+
+/// A set of output pins.
+pub trait OutputPins {
+    fn count(&self) -> usize;
+    /// Sets pin `index` high or low.
+    fn set(&mut self, index: usize, high: bool) -> Result<()>;
+}
+
+/// The LED sink.
+pub struct Leds<P: OutputPins> {
+    pins: P,
+    shown: Option<Option<u8>>,
+}
+
+impl<P: OutputPins> Leds<P> {
+    /// Takes the pins and turns every LED off.
+    pub fn new(pins: P) -> Result<Self> {
+        let mut leds = Leds { pins, shown: None };
+        leds.show(None)?;
+        Ok(leds)
+    }
+
+    /// Lights exactly the LEDs whose bits are set in `pattern`.
+    pub fn pattern(&mut self, pattern: u32) -> Result<()> {
+        for i in 0..self.pins.count() {
+            self.pins.set(i, pattern & (1 << i) != 0)?;
+        }
+        Ok(())
+    }
+
+    pub fn count(&self) -> usize {
+        self.pins.count()
+    }
+}
+
+impl<P: OutputPins> Actuators for Leds<P> {
+    fn set_motors(&mut self, _left: f32, _right: f32) -> Result<()> {
+        Ok(())
+    }
+
+    fn stop(&mut self) -> Result<()> {
+        Ok(())
+    }
+
+    fn show(&mut self, digit: Option<u8>) -> Result<()> {
+        if self.shown != Some(digit) {
+            self.pattern(digit.map_or(0, u32::from))?;
+            self.shown = Some(digit);
+        }
+        Ok(())
+    }
+}
+
+/// Lines of a GPIO character device (`/dev/gpiochipN`), requested as outputs, initially low.
+pub struct CdevPins {
+    request: gpiocdev::Request,
+    offsets: Vec<u32>,
+}
+
+impl CdevPins {
+    /// `chip` is a path (`/dev/gpiochip0`) or a chip label (`tegra-gpio`).
+    pub fn open(chip: &str, offsets: &[u32]) -> Result<Self> {
+        let path = if chip.starts_with('/') {
+            std::path::PathBuf::from(chip)
+        } else {
+            let mut found = None;
+            for p in gpiocdev::chip::chips().context("listing GPIO chips")? {
+                let label = gpiocdev::chip::Chip::from_path(&p).and_then(|c| c.info()).map(|i| i.label);
+                if label.is_ok_and(|l| l == chip) {
+                    found = Some(p);
+                    break;
+                }
+            }
+            found.with_context(|| format!("no GPIO chip labelled {chip:?} (see `gpiodetect`)"))?
+        };
+        let request = gpiocdev::Request::builder()
+            .on_chip(&path)
+            .with_consumer("digitbot")
+            .with_lines(offsets)
+            .as_output(gpiocdev::line::Value::Inactive)
+            .request()
+            .with_context(|| format!("requesting lines {offsets:?} of {} as outputs", path.display()))?;
+        Ok(CdevPins { request, offsets: offsets.to_vec() })
+    }
+}
+
+impl OutputPins for CdevPins {
+    fn count(&self) -> usize {
+        self.offsets.len()
+    }
+
+    fn set(&mut self, index: usize, high: bool) -> Result<()> {
+        let Some(&offset) = self.offsets.get(index) else { bail!("no LED {index}") };
+        self.request.set_value(offset, high.into()).with_context(|| format!("setting GPIO line {offset}"))?;
+        Ok(())
+    }
+}
+
+/// BCM-numbered pins through rppal (Raspberry Pi boards only).
+pub struct RppalPins(Vec<rppal::gpio::OutputPin>);
+
+impl RppalPins {
+    pub fn open(pins: &[u32]) -> Result<Self> {
+        let gpio = rppal::gpio::Gpio::new().context("opening the Raspberry Pi GPIO (rppal)")?;
+        let mut out = Vec::new();
+        for &p in pins {
+            let n = u8::try_from(p).with_context(|| format!("GPIO {p} is not a BCM pin number"))?;
+            out.push(gpio.get(n).with_context(|| format!("GPIO {n}"))?.into_output_low());
+        }
+        Ok(RppalPins(out))
+    }
+}
+
+impl OutputPins for RppalPins {
+    fn count(&self) -> usize {
+        self.0.len()
+    }
+
+    fn set(&mut self, index: usize, high: bool) -> Result<()> {
+        let Some(pin) = self.0.get_mut(index) else { bail!("no LED {index}") };
+        if high {
+            pin.set_high();
+        } else {
+            pin.set_low();
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sink::fake::RecordingPins;
+
+    #[test]
+    fn shows_digits_in_binary_and_only_on_change() {
+        let pins = RecordingPins::new(4);
+        let mut leds = Leds::new(pins.clone()).unwrap();
+        assert_eq!(pins.levels(), vec![false; 4]);
+        leds.show(Some(5)).unwrap();
+        assert_eq!(pins.levels(), vec![true, false, true, false]);
+        leds.show(Some(9)).unwrap();
+        assert_eq!(pins.levels(), vec![true, false, false, true]);
+        let writes = pins.writes();
+        leds.show(Some(9)).unwrap();
+        assert_eq!(pins.writes(), writes, "no GPIO traffic when nothing changes");
+        leds.show(None).unwrap();
+        assert_eq!(pins.levels(), vec![false; 4]);
+    }
+}
