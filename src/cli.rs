@@ -12,8 +12,9 @@ use serde::Serialize;
 
 use crate::config::Config;
 use crate::data::{self, Split};
+use crate::hardware;
 use crate::pipeline::{self, Pipeline, RunOptions};
-use crate::sink::LogSink;
+use crate::sink::{Actuators, Fanout, LogSink};
 use crate::source::file::{list_images, load_gray, FileSource};
 use crate::source::sim::{Scenario, SimCamera};
 use crate::source::FrameSource;
@@ -46,6 +47,20 @@ pub enum Command {
     Eval(EvalArgs),
     /// Train a network offline and export it to ONNX.
     Train(Box<TrainArgs>),
+    /// List cameras with their formats, and I2C buses with the devices that answer.
+    Probe,
+    /// Wheels-up check: spin each motor briefly each way and blink each LED.
+    Selftest(SelftestArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct SelftestArgs {
+    /// Configuration file with the [motors] and [leds] to test.
+    #[arg(long, value_name = "FILE", default_value = "config/robot.toml")]
+    pub config: PathBuf,
+    /// Do not ask for confirmation (the wheels must already be off the ground).
+    #[arg(long)]
+    pub yes: bool,
 }
 
 /// How to feed the model, when its metadata does not say or is to be overridden.
@@ -99,6 +114,9 @@ pub struct RunArgs {
     /// Simulator seed (overrides the config's).
     #[arg(long)]
     pub seed: Option<u64>,
+    /// Run the real camera and model but never open the motors: the wheels cannot move.
+    #[arg(long)]
+    pub dry_run: bool,
     #[command(flatten)]
     pub scale: ScaleArgs,
 }
@@ -208,6 +226,8 @@ pub fn main_with(cli: Cli) -> Result<()> {
         Some(Command::Classify(a)) => classify(a),
         Some(Command::Eval(a)) => eval(a),
         Some(Command::Train(a)) => train_cmd(*a),
+        Some(Command::Probe) => probe(),
+        Some(Command::Selftest(a)) => selftest(a),
     }
 }
 
@@ -244,6 +264,24 @@ fn run(a: RunArgs) -> Result<()> {
         &a.config.clone().unwrap_or_else(|| PathBuf::from(if a.sim { "config/sim.toml" } else { "config/robot.toml" })),
     );
     let cfg = Config::load(&config_path)?;
+    let shutdown = Arc::new(AtomicBool::new(false));
+    for sig in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
+        signal_hook::flag::register(sig, Arc::clone(&shutdown)).context("installing the signal handler")?;
+    }
+    // The hardware first, so wheels left running by a crash stop before anything else.
+    let on_robot = !a.sim && a.replay.is_none();
+    let mut sinks: Vec<Box<dyn Actuators>> = vec![Box::new(LogSink::default())];
+    if on_robot {
+        match (&cfg.motors, a.dry_run) {
+            (Some(_), true) => log::info!("--dry-run: the motor HAT is not opened; the wheels cannot move"),
+            (Some(m), false) => sinks.push(Box::new(hardware::open_motors(m)?)),
+            (None, _) => log::info!("motors.driver = \"none\": the wheels are only logged"),
+        }
+        if let Some(leds) = hardware::open_leds(&cfg.leds)? {
+            sinks.push(Box::new(leds));
+        }
+    }
+    let mut sink = Fanout(sinks);
     let model_path = a.model.clone().unwrap_or(cfg.model_path.clone());
     let (model, scale) = load_model(&model_path, a.scale.parse()?, cfg.input_scale)?;
     let mut source: Box<dyn FrameSource> = if let Some(path) = &a.replay {
@@ -265,7 +303,7 @@ fn run(a: RunArgs) -> Result<()> {
             scenario_path,
         )?)
     } else {
-        bail!("no camera source: the V4L2 camera is not built into this binary yet; use --sim or --replay PATH");
+        open_camera(&cfg.camera)?
     };
     log::info!("source: {}", source.describe());
     let decisions: Option<Box<dyn Write>> = match &a.decisions {
@@ -280,7 +318,6 @@ fn run(a: RunArgs) -> Result<()> {
     }
     let mut pipeline =
         Pipeline { params: cfg.preprocess.clone(), model, scale, decider: Decider::new(cfg.decision.clone()) };
-    let mut sink = LogSink::default();
     let summary = pipeline::run(
         source.as_mut(),
         &mut pipeline,
@@ -288,6 +325,65 @@ fn run(a: RunArgs) -> Result<()> {
         RunOptions { max_frames: a.frames, decisions, shutdown, print: true },
     )?;
     log::info!("{} frames, {} actions", summary.frames, summary.actions.len());
+    Ok(())
+}
+
+#[cfg(feature = "camera")]
+fn open_camera(cfg: &crate::config::CameraConfig) -> Result<Box<dyn FrameSource>> {
+    Ok(Box::new(crate::source::camera::V4lCamera::open(cfg.clone())?))
+}
+
+#[cfg(not(feature = "camera"))]
+fn open_camera(_: &crate::config::CameraConfig) -> Result<Box<dyn FrameSource>> {
+    bail!(
+        "this digitbot was built without the camera: rebuild with `cargo build --release --features camera` \
+         (needs libclang: apt-get install libclang-dev), or use --sim or --replay PATH"
+    )
+}
+
+fn probe() -> Result<()> {
+    println!("cameras:");
+    #[cfg(feature = "camera")]
+    let cameras = crate::source::camera::probe();
+    #[cfg(not(feature = "camera"))]
+    let cameras = vec!["(built without the camera feature: rebuild with --features camera to list them)".to_string()];
+    for line in if cameras.is_empty() { vec!["no /dev/video* devices".to_string()] } else { cameras } {
+        println!("  {line}");
+    }
+    println!("I2C buses:");
+    let buses = hardware::probe_i2c();
+    for line in if buses.is_empty() { vec!["no /dev/i2c-* buses".to_string()] } else { buses } {
+        println!("  {line}");
+    }
+    Ok(())
+}
+
+fn selftest(a: SelftestArgs) -> Result<()> {
+    let cfg = Config::load(&find(&a.config))?;
+    let shutdown = Arc::new(AtomicBool::new(false));
+    for sig in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
+        signal_hook::flag::register(sig, Arc::clone(&shutdown)).context("installing the signal handler")?;
+    }
+    let mut motors = cfg.motors.as_ref().map(hardware::open_motors).transpose()?;
+    let mut leds = hardware::open_leds(&cfg.leds)?;
+    let yes = a.yes;
+    let confirm = move || {
+        if yes {
+            return true;
+        }
+        print!("Are both wheels off the ground? [y/N] ");
+        let _ = std::io::stdout().flush();
+        let mut answer = String::new();
+        std::io::stdin().read_line(&mut answer).is_ok() && matches!(answer.trim(), "y" | "Y" | "yes")
+    };
+    hardware::selftest(
+        motors.as_mut().map(|m| m as &mut dyn Actuators),
+        leds.as_mut(),
+        confirm,
+        std::thread::sleep,
+        &shutdown,
+        &mut std::io::stdout(),
+    )?;
     Ok(())
 }
 

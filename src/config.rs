@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
+use crate::sink::motor_hat::MotorConfig;
 use crate::source::convert::PixelFormat;
 use crate::stage::decide::{ActionSpec, DecisionConfig, Motion};
 use crate::stage::model::InputScale;
@@ -34,6 +35,64 @@ struct RawConfig {
     actions: BTreeMap<String, RawAction>,
     #[serde(default)]
     sim: RawSim,
+    #[serde(default)]
+    motors: RawMotors,
+    #[serde(default)]
+    leds: RawLeds,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+struct RawMotors {
+    driver: String,
+    i2c_bus: i64,
+    address: i64,
+    left_port: i64,
+    right_port: i64,
+    left_trim: f64,
+    right_trim: f64,
+    left_invert: bool,
+    right_invert: bool,
+    max_speed: f64,
+}
+
+impl Default for RawMotors {
+    fn default() -> Self {
+        let d = MotorConfig::default();
+        RawMotors {
+            driver: "none".into(),
+            i2c_bus: d.i2c_bus.into(),
+            address: d.address.into(),
+            left_port: d.left_port.into(),
+            right_port: d.right_port.into(),
+            left_trim: d.left_trim.into(),
+            right_trim: d.right_trim.into(),
+            left_invert: d.left_invert,
+            right_invert: d.right_invert,
+            max_speed: d.max_speed.into(),
+        }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawLeds {
+    #[serde(default = "default_led_backend")]
+    backend: String,
+    #[serde(default)]
+    chip: String,
+    #[serde(default)]
+    lines: Vec<i64>,
+}
+
+fn default_led_backend() -> String {
+    "none".into()
+}
+
+impl Default for RawLeds {
+    fn default() -> Self {
+        RawLeds { backend: default_led_backend(), chip: String::new(), lines: Vec::new() }
+    }
 }
 
 #[derive(Debug, Deserialize)]
@@ -150,6 +209,21 @@ pub struct CameraConfig {
     pub gain: Option<i64>,
 }
 
+/// How the LEDs are driven.
+#[derive(Clone, Debug, PartialEq)]
+pub enum LedConfig {
+    None,
+    /// A GPIO character device (path or label) and line offsets.
+    Cdev {
+        chip: String,
+        lines: Vec<u32>,
+    },
+    /// Raspberry Pi BCM pin numbers through rppal.
+    Rppal {
+        pins: Vec<u32>,
+    },
+}
+
 /// Simulator settings.
 #[derive(Clone, Debug, PartialEq)]
 pub struct SimConfig {
@@ -169,6 +243,9 @@ pub struct Config {
     pub preprocess: Params,
     pub decision: DecisionConfig,
     pub sim: SimConfig,
+    /// None: no motor driver (the wheels are only logged).
+    pub motors: Option<MotorConfig>,
+    pub leds: LedConfig,
 }
 
 impl Config {
@@ -247,7 +324,61 @@ impl Config {
             actions: actions(&raw.actions).map_err(|(k, m)| invalid(&k, m))?,
         };
 
+        let m = &raw.motors;
+        let motor_cfg = MotorConfig {
+            i2c_bus: in_range(m.i2c_bus, 0, 255).map_err(|e| invalid("motors.i2c_bus", e))? as u8,
+            address: in_range(m.address, 0x08, 0x77).map_err(|e| invalid("motors.address", e))? as u8,
+            left_port: in_range(m.left_port, 1, 4).map_err(|e| invalid("motors.left_port", e))? as u8,
+            right_port: in_range(m.right_port, 1, 4).map_err(|e| invalid("motors.right_port", e))? as u8,
+            left_trim: in_range_f(m.left_trim, 0.0, 1.5).map_err(|e| invalid("motors.left_trim", e))? as f32,
+            right_trim: in_range_f(m.right_trim, 0.0, 1.5).map_err(|e| invalid("motors.right_trim", e))? as f32,
+            left_invert: m.left_invert,
+            right_invert: m.right_invert,
+            max_speed: in_range_f(m.max_speed, 0.0, 1.0).map_err(|e| invalid("motors.max_speed", e))? as f32,
+        };
+        if motor_cfg.left_port == motor_cfg.right_port {
+            return Err(invalid(
+                "motors.right_port",
+                format!("must differ from motors.left_port ({})", motor_cfg.left_port),
+            ));
+        }
+        let motors = match m.driver.as_str() {
+            "none" => None,
+            "motor-hat" => Some(motor_cfg),
+            other => return Err(invalid("motors.driver", format!("must be \"motor-hat\" or \"none\", got {other:?}"))),
+        };
+        let l = &raw.leds;
+        let lines = l
+            .lines
+            .iter()
+            .map(|&v| in_range(v, 0, 1023).map(|v| v as u32))
+            .collect::<Result<Vec<u32>, String>>()
+            .map_err(|e| invalid("leds.lines", e))?;
+        if lines.len() > 8 {
+            return Err(invalid("leds.lines", format!("can hold at most 8 lines, got {}", lines.len())));
+        }
+        let leds = match l.backend.as_str() {
+            "none" => LedConfig::None,
+            _ if lines.is_empty() => return Err(invalid("leds.lines", "must name at least one line".into())),
+            "gpiocdev" if l.chip.is_empty() => {
+                return Err(invalid(
+                    "leds.chip",
+                    "must name the GPIO chip (e.g. \"tegra-gpio\" or \"/dev/gpiochip0\")".into(),
+                ));
+            }
+            "gpiocdev" => LedConfig::Cdev { chip: l.chip.clone(), lines },
+            "rppal" => LedConfig::Rppal { pins: lines },
+            other => {
+                return Err(invalid(
+                    "leds.backend",
+                    format!("must be \"none\", \"gpiocdev\" or \"rppal\", got {other:?}"),
+                ));
+            }
+        };
+
         Ok(Config {
+            motors,
+            leds,
             model_path: resolve(&raw.model.path),
             input_scale,
             camera,
@@ -329,6 +460,11 @@ motion = "stop"
         assert_eq!(c.decision.actions[2], None);
         assert_eq!(c.preprocess, Params::default());
         assert_eq!(c.input_scale, None);
+        assert_eq!((c.motors, c.leds), (None, LedConfig::None));
+        let hw = format!("{GOOD}\n[motors]\ndriver = \"motor-hat\"\ni2c_bus = 7\naddress = 0x60\n[leds]\nbackend = \"gpiocdev\"\nchip = \"tegra-gpio\"\nlines = [79, 50]\n");
+        let c = Config::parse(&hw, Path::new("x.toml")).unwrap();
+        assert_eq!(c.motors.map(|m| (m.i2c_bus, m.address)), Some((7, 0x60)));
+        assert_eq!(c.leds, LedConfig::Cdev { chip: "tegra-gpio".into(), lines: vec![79, 50] });
     }
 
     #[test]
@@ -350,6 +486,11 @@ motion = "stop"
         assert!(e.contains("unknown field `zoom`"), "{e}");
         let e = err(&GOOD.replace("motion = \"stop\"", "motion = \"fly\""));
         assert!(e.contains("unknown variant `fly`"), "{e}");
+        assert_eq!(
+            err(&format!("{GOOD}\n[motors]\ndriver = \"motor-hat\"\nmax_speed = 2.0\n")),
+            "config cfg/x.toml: motors.max_speed must be within 0..=1, got 2"
+        );
+        assert!(err(&format!("{GOOD}\n[leds]\nbackend = \"gpiocdev\"\nlines = [79]\n")).contains("leds.chip must name"));
         let e = err(&GOOD.replace("[model]\npath", "[model]\ninput_range = \"0,1,2\"\npath"));
         assert!(e.contains("model.input_range input_range must be two numbers"), "{e}");
     }

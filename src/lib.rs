@@ -7,6 +7,7 @@
 pub mod cli;
 pub mod config;
 pub mod data;
+pub mod hardware;
 pub mod pipeline;
 pub mod sink;
 pub mod source;

@@ -236,3 +236,43 @@ fn train_on_csv_exports_a_model_the_firmware_uses() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("bad.csv: row 1: 3 fields, expected 785"), "{err}");
 }
+
+#[test]
+fn sigterm_while_driving_stops_the_wheels_and_exits_cleanly() {
+    let dir = tempfile::tempdir().unwrap();
+    let scenario = dir.path().join("long.toml");
+    std::fs::write(&scenario, "[[segment]]\nseconds = 60\ndigit = 1\n").unwrap();
+    let out = dir.path().join("d.jsonl");
+    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("digitbot"))
+        .current_dir(root())
+        .env("RUST_LOG", "warn")
+        .args(["--sim", "--scenario"])
+        .arg(&scenario)
+        .arg("--decisions")
+        .arg(&out)
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    // Paced at 30 fps: after a second it has decided to drive.
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    let killed = std::process::Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
+    assert!(killed.success());
+    let status = child.wait().unwrap();
+    assert!(status.success(), "{status:?}");
+    let recs = records(&out);
+    assert!(recs.iter().any(|r| r["action"] == "forward"), "it was driving");
+    let last = recs.last().unwrap();
+    assert_eq!((last["action"].as_str(), last["reason"].as_str()), (Some("stop"), Some("shutdown")));
+    assert!(recs.len() < 200, "it stopped at the signal, not at the scenario's end");
+}
+
+#[test]
+fn the_robot_build_without_a_camera_says_how_to_get_one() {
+    let out = digitbot().args(["run", "--config", "config/sim.toml", "--frames", "1"]).output().unwrap();
+    if cfg!(feature = "camera") {
+        return; // with the camera built in, this would open /dev/video0
+    }
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("--features camera") && err.contains("libclang"), "{err}");
+}

@@ -20,15 +20,15 @@ pub trait OutputPins {
 }
 
 /// The LED sink.
-pub struct Leds<P: OutputPins> {
-    pins: P,
+pub struct Leds {
+    pins: Box<dyn OutputPins>,
     shown: Option<Option<u8>>,
 }
 
-impl<P: OutputPins> Leds<P> {
+impl Leds {
     /// Takes the pins and turns every LED off.
-    pub fn new(pins: P) -> Result<Self> {
-        let mut leds = Leds { pins, shown: None };
+    pub fn new(pins: impl OutputPins + 'static) -> Result<Self> {
+        let mut leds = Leds { pins: Box::new(pins), shown: None };
         leds.show(None)?;
         Ok(leds)
     }
@@ -46,7 +46,7 @@ impl<P: OutputPins> Leds<P> {
     }
 }
 
-impl<P: OutputPins> Actuators for Leds<P> {
+impl Actuators for Leds {
     fn set_motors(&mut self, _left: f32, _right: f32) -> Result<()> {
         Ok(())
     }

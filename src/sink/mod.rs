@@ -106,7 +106,7 @@ impl Actuators for RecordingSink {
 
 /// Forwards to each of several sinks (e.g. motors and LEDs plus a log); a failure in one
 /// does not keep the others from being told to stop.
-pub struct Fanout(pub Vec<Box<dyn Actuators + Send>>);
+pub struct Fanout(pub Vec<Box<dyn Actuators>>);
 
 impl Actuators for Fanout {
     fn set_motors(&mut self, left: f32, right: f32) -> Result<()> {

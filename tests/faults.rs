@@ -1,0 +1,156 @@
+//! Fault injection: every way the loop can go wrong stops the wheels, and the loop
+//! recovers when frames return. Runs the real pipeline with the default model on the
+//! simulated camera, and records what reached the actuators.
+
+use std::panic::AssertUnwindSafe;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::AtomicBool;
+use std::sync::Arc;
+
+use serde_json::Value;
+
+use digitbot::config::Config;
+use digitbot::pipeline::{run, Pipeline, RunOptions, Summary};
+use digitbot::sink::fake::RecordingI2c;
+use digitbot::sink::motor_hat::{MotorConfig, MotorHat};
+use digitbot::sink::{Actuators, Event, RecordingSink};
+use digitbot::source::sim::{Scenario, SimCamera};
+use digitbot::source::{FrameSource, Poll};
+use digitbot::stage::decide::Decider;
+
+fn config() -> Config {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("config/sim.toml");
+    // Long enough that only the fault, not the action's own end, can stop the wheels.
+    let text = std::fs::read_to_string(&path).unwrap().replace("duration_ms = 1000", "duration_ms = 20000");
+    Config::parse(&text, &path).unwrap()
+}
+
+fn pipeline(cfg: &Config) -> Pipeline {
+    let (model, scale) = digitbot::cli::load_model(&cfg.model_path, None, None).unwrap();
+    Pipeline { params: cfg.preprocess.clone(), model, scale, decider: Decider::new(cfg.decision.clone()) }
+}
+
+/// Runs a scenario; returns the summary (or error text), the actuator events and the
+/// decision records.
+fn run_scenario(scenario: &str, sink: &mut dyn Actuators, dir: &Path) -> (Result<Summary, String>, Vec<Value>) {
+    let cfg = config();
+    let mut cam = SimCamera::new(320, 240, 30.0, Scenario::parse(scenario).unwrap(), 3, false, None).unwrap();
+    let path = dir.join("decisions.jsonl");
+    let file = std::fs::File::create(&path).unwrap();
+    let opts = RunOptions {
+        max_frames: None,
+        decisions: Some(Box::new(file)),
+        shutdown: Arc::new(AtomicBool::new(false)),
+        print: false,
+    };
+    let result = run(&mut cam, &mut pipeline(&cfg), sink, opts).map_err(|e| format!("{e:#}"));
+    let recs = std::fs::read_to_string(&path).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    (result, recs)
+}
+
+fn actions(recs: &[Value]) -> Vec<(String, String)> {
+    recs.iter().filter_map(|r| Some((r["action"].as_str()?.to_string(), r["reason"].as_str()?.to_string()))).collect()
+}
+
+fn fault_scenario(fault: &str) -> String {
+    format!(
+        "[[segment]]\nseconds = 1.5\ndigit = 1\n[[segment]]\nseconds = 2.0\n{fault} = true\n\
+         [[segment]]\nseconds = 1.5\ndigit = 3\n"
+    )
+}
+
+fn check_fault(fault: &str, reason: &str) {
+    let dir = tempfile::tempdir().unwrap();
+    let rec = RecordingSink::new();
+    let (result, recs) = run_scenario(&fault_scenario(fault), &mut rec.clone(), dir.path());
+    assert!(result.is_ok(), "{fault}: {result:?}");
+    let acts = actions(&recs);
+    let pair = |a: &str, r: &str| (a.to_string(), r.to_string());
+    assert_eq!(
+        acts,
+        vec![
+            pair("forward", "digit"),
+            pair("stop", reason),
+            pair("left", "digit"),
+            pair("stop", "action done"),
+            pair("stop", "shutdown")
+        ],
+        "{fault}"
+    );
+    // The stop reached the wheels while the fault lasted, before the next motion.
+    let ev: Vec<Event> = rec.events().into_iter().filter(|e| !matches!(e, Event::Show(_))).collect();
+    let forward = ev.iter().position(|e| *e == Event::Motors(0.4, 0.4)).unwrap();
+    let left = ev.iter().position(|e| *e == Event::Motors(-0.3, 0.3)).unwrap();
+    assert!(ev[forward + 1..left].contains(&Event::Stop), "{fault}: {ev:?}");
+    assert_eq!(ev.last(), Some(&Event::Stop), "{fault}: stopped at the end");
+    // The stop came within the fault segment (1.5 s .. 3.5 s).
+    let t = recs.iter().find(|r| r["reason"] == reason).unwrap()["t_ms"].as_u64().unwrap();
+    assert!((1500..3500).contains(&t), "{fault}: stopped at {t} ms");
+}
+
+#[test]
+fn a_stalled_camera_stops_the_wheels_and_the_loop_recovers() {
+    check_fault("stall", "camera stalled");
+}
+
+#[test]
+fn an_unplugged_camera_stops_the_wheels_and_the_loop_recovers() {
+    check_fault("disconnect", "camera lost: simulated camera unplugged");
+}
+
+#[test]
+fn corrupt_frames_read_as_no_digit_and_the_hold_stops_the_wheels() {
+    check_fault("garbage", "no digit for hold_ms");
+}
+
+/// Gives a few frames, then panics.
+struct Panicky(SimCamera, u32);
+
+impl FrameSource for Panicky {
+    fn next_frame(&mut self) -> anyhow::Result<Poll> {
+        self.1 += 1;
+        if self.1 > 20 {
+            panic!("injected panic in the frame source");
+        }
+        self.0.next_frame()
+    }
+    fn describe(&self) -> String {
+        "panicky".into()
+    }
+}
+
+#[test]
+fn a_panic_mid_run_still_stops_the_wheels() {
+    let cfg = config();
+    let scenario = Scenario::parse("[[segment]]\nseconds = 5\ndigit = 1\n").unwrap();
+    let mut src = Panicky(SimCamera::new(320, 240, 30.0, scenario, 3, false, None).unwrap(), 0);
+    let rec = RecordingSink::new();
+    let mut sink = rec.clone();
+    let mut p = pipeline(&cfg);
+    let opts =
+        RunOptions { max_frames: None, decisions: None, shutdown: Arc::new(AtomicBool::new(false)), print: false };
+    let outcome = std::panic::catch_unwind(AssertUnwindSafe(|| run(&mut src, &mut p, &mut sink, opts)));
+    assert!(outcome.is_err(), "the panic went through");
+    let ev = rec.events();
+    assert!(ev.contains(&Event::Motors(0.4, 0.4)), "it was driving: {ev:?}");
+    assert_eq!(ev.last(), Some(&Event::Stop));
+}
+
+#[test]
+fn an_i2c_error_ends_the_run_with_the_wheels_released_and_a_hint() {
+    let dir = tempfile::tempdir().unwrap();
+    let bus = RecordingI2c::new();
+    let mut hat = MotorHat::new(bus.clone(), MotorConfig::default()).unwrap();
+    bus.take();
+    // The start-up stop (six writes) goes through, and three writes of the first drive
+    // command; then the bus dies.
+    bus.fail_after(6 + 3);
+    let (result, recs) = run_scenario("[[segment]]\nseconds = 2\ndigit = 1\n", &mut hat, dir.path());
+    let err = result.unwrap_err();
+    assert!(err.contains("motor HAT at I2C bus 1, address 0x60") && err.contains("i2cdetect"), "{err}");
+    let last = recs.last().unwrap();
+    assert_eq!(last["action"], "stop");
+    assert!(last["reason"].as_str().unwrap().starts_with("error: "), "{last}");
+    // After the failure, releasing was tried again and again (every attempt failed).
+    assert!(bus.attempts() > 6, "{} attempts", bus.attempts());
+}
