@@ -23,11 +23,21 @@ use crate::stage::model::{InputScale, Model};
 use crate::stage::preprocess::Params;
 use crate::train::{self, net::Net, Gradient, Optimizer, TrainConfig};
 
+/// `--version`: the release, the commit it was built from, and the default model it
+/// shipped with.
+pub const VERSION: &str = concat!(
+    env!("CARGO_PKG_VERSION"),
+    " (commit ",
+    env!("DIGITBOT_GIT_COMMIT"),
+    ")\ndefault model models/digit-cnn.onnx sha256 ",
+    env!("DIGITBOT_MODEL_SHA256")
+);
+
 /// The model used when none is named.
 pub const DEFAULT_MODEL: &str = "models/digit-cnn.onnx";
 
 #[derive(Parser, Debug)]
-#[command(name = "digitbot", version, about = "Reads digits through a robot's camera and acts on them.", long_about = None)]
+#[command(name = "digitbot", version = VERSION, about = "Reads digits through a robot's camera and acts on them.", long_about = None)]
 #[command(args_conflicts_with_subcommands = true)]
 pub struct Cli {
     #[command(subcommand)]
@@ -306,6 +316,8 @@ fn run(a: RunArgs) -> Result<()> {
         open_camera(&cfg.camera)?
     };
     log::info!("source: {}", source.describe());
+    let notifier = crate::service::Notifier::from_env();
+    notifier.ready();
     let decisions: Option<Box<dyn Write>> = match &a.decisions {
         Some(p) => Some(Box::new(std::io::BufWriter::new(
             std::fs::File::create(p).with_context(|| format!("--decisions {}: cannot create", p.display()))?,
@@ -322,7 +334,7 @@ fn run(a: RunArgs) -> Result<()> {
         source.as_mut(),
         &mut pipeline,
         &mut sink,
-        RunOptions { max_frames: a.frames, decisions, shutdown, print: true },
+        RunOptions { max_frames: a.frames, decisions, shutdown, print: true, notifier: Some(notifier) },
     )?;
     log::info!("{} frames, {} actions", summary.frames, summary.actions.len());
     Ok(())

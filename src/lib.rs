@@ -9,6 +9,7 @@ pub mod config;
 pub mod data;
 pub mod hardware;
 pub mod pipeline;
+pub mod service;
 pub mod sink;
 pub mod source;
 pub mod stage;

@@ -102,6 +102,8 @@ pub struct RunOptions {
     pub shutdown: Arc<AtomicBool>,
     /// Print each decision to stdout.
     pub print: bool,
+    /// systemd's watchdog, fed once per processed frame.
+    pub notifier: Option<crate::service::Notifier>,
 }
 
 /// Calls `stop()` when dropped, so a panic unwinding through the loop still stops the wheels.
@@ -183,6 +185,9 @@ pub fn run(
             }
             last_t = t_ms;
             let r = pipeline.process(&pixels, width, height, t_ms)?;
+            if let Some(n) = opts.notifier.as_mut() {
+                n.frame();
+            }
             let d = &r.decision;
             guard.0.show(d.digit)?;
             if let Some((cmd, _)) = d.command {
@@ -215,6 +220,9 @@ pub fn run(
     // Stop before reporting anything, whatever happened above.
     let stopped = guard.0.stop().context("stopping the motors");
     std::mem::forget(guard);
+    if let Some(n) = &opts.notifier {
+        n.stopping();
+    }
     let reason = match &result {
         Ok(()) => "shutdown".to_string(),
         Err(e) => format!("error: {e:#}"),

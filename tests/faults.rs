@@ -42,6 +42,7 @@ fn run_scenario(scenario: &str, sink: &mut dyn Actuators, dir: &Path) -> (Result
         decisions: Some(Box::new(file)),
         shutdown: Arc::new(AtomicBool::new(false)),
         print: false,
+        notifier: None,
     };
     let result = run(&mut cam, &mut pipeline(&cfg), sink, opts).map_err(|e| format!("{e:#}"));
     let recs = std::fs::read_to_string(&path).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect();
@@ -127,8 +128,13 @@ fn a_panic_mid_run_still_stops_the_wheels() {
     let rec = RecordingSink::new();
     let mut sink = rec.clone();
     let mut p = pipeline(&cfg);
-    let opts =
-        RunOptions { max_frames: None, decisions: None, shutdown: Arc::new(AtomicBool::new(false)), print: false };
+    let opts = RunOptions {
+        max_frames: None,
+        decisions: None,
+        shutdown: Arc::new(AtomicBool::new(false)),
+        print: false,
+        notifier: None,
+    };
     let outcome = std::panic::catch_unwind(AssertUnwindSafe(|| run(&mut src, &mut p, &mut sink, opts)));
     assert!(outcome.is_err(), "the panic went through");
     let ev = rec.events();

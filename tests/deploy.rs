@@ -1,0 +1,62 @@
+//! The deploy script's dry run: the plan it prints is the plan it would carry out.
+
+use std::process::Command;
+
+fn plan(args: &[&str]) -> (bool, String) {
+    let out = Command::new("bash")
+        .arg(concat!(env!("CARGO_MANIFEST_DIR"), "/deploy/deploy.sh"))
+        .args(args)
+        .output()
+        .expect("bash runs");
+    (out.status.success(), String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr))
+}
+
+fn position(text: &str, needle: &str) -> usize {
+    text.find(needle).unwrap_or_else(|| panic!("plan lacks {needle:?}:\n{text}"))
+}
+
+#[test]
+fn cross_build_plan_installs_restarts_and_can_roll_back() {
+    let (ok, text) = plan(&["--dry-run", "jetson@jetbot"]);
+    assert!(ok, "{text}");
+    let steps = [
+        "+ cargo zigbuild --release --target aarch64-unknown-linux-gnu.2.27 --features camera",
+        "+ scp target/aarch64-unknown-linux-gnu/release/digitbot jetson@jetbot:/tmp/digitbot-deploy/digitbot",
+        "models/digit-cnn.onnx",
+        "config/robot.toml deploy/digitbot.service jetson@jetbot:/tmp/digitbot-deploy/",
+        "useradd --system --user-group",
+        "cp -p /opt/digitbot/bin/digitbot /opt/digitbot/bin/digitbot.prev",
+        "mv -f /opt/digitbot/bin/digitbot.new /opt/digitbot/bin/digitbot",
+        "/etc/systemd/system/digitbot.service",
+        "systemctl restart digitbot",
+        "systemctl is-active --quiet digitbot",
+        "mv -f /opt/digitbot/bin/digitbot.prev /opt/digitbot/bin/digitbot",
+    ];
+    let mut last = 0;
+    for s in steps {
+        let at = position(&text, s);
+        assert!(at >= last, "{s:?} is out of order in:\n{text}");
+        last = at;
+    }
+    assert!(text.contains("force_config=0"), "keeps the robot's config by default");
+    assert!(!text.contains("cargo build --release --features camera"), "no native build");
+}
+
+#[test]
+fn native_and_force_config_change_the_plan() {
+    let (ok, text) = plan(&["--dry-run", "--native", "--force-config", "me@bot"]);
+    assert!(ok, "{text}");
+    position(&text, "+ rsync -a --delete --exclude /target --exclude /.git ./ me@bot:digitbot-src/");
+    position(&text, "cd digitbot-src && cargo build --release --features camera");
+    assert!(text.contains("force_config=1"));
+    assert!(!text.contains("zigbuild"));
+}
+
+#[test]
+fn a_host_is_required() {
+    let (ok, text) = plan(&["--dry-run"]);
+    assert!(!ok);
+    assert!(text.contains("usage:"), "{text}");
+    let (ok, _) = plan(&["--dry-run", "--bogus", "a@b"]);
+    assert!(!ok);
+}
