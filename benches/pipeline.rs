@@ -35,6 +35,9 @@ fn bench(c: &mut Criterion) {
     c.bench_function("preprocess 640x480", |b| {
         b.iter(|| preprocess(&frame.pixels, frame.width, frame.height, &pipeline.params))
     });
+    c.bench_function("downscale 640x480 by 4", |b| {
+        b.iter(|| digitbot::stage::preprocess::downscale_area(&frame.pixels, frame.width, frame.height, 4))
+    });
     c.bench_function("model alone", |b| b.iter(|| pipeline.model.probabilities(&input).expect("run")));
 }
 

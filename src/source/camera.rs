@@ -20,7 +20,7 @@ use v4l::video::capture::Parameters;
 use v4l::video::Capture;
 use v4l::{Device, Format, FourCC};
 
-use super::convert::{to_gray, PixelFormat};
+use super::convert::{to_gray, ConvertError, PixelFormat};
 use super::{Frame, FrameSource, Poll};
 use crate::config::CameraConfig;
 
@@ -47,7 +47,6 @@ pub struct V4lCamera {
     last_frame: Instant,
     retry_at: Instant,
     backoff: Duration,
-    raw: Vec<u8>,
 }
 
 /// The formats in the order we ask for them: cheapest conversion first.
@@ -138,15 +137,7 @@ impl V4lCamera {
     pub fn open(cfg: CameraConfig) -> Result<Self> {
         let open = open_device(&cfg)?;
         let now = Instant::now();
-        Ok(V4lCamera {
-            cfg,
-            open: Some(open),
-            started: now,
-            last_frame: now,
-            retry_at: now,
-            backoff: Duration::ZERO,
-            raw: Vec::new(),
-        })
+        Ok(V4lCamera { cfg, open: Some(open), started: now, last_frame: now, retry_at: now, backoff: Duration::ZERO })
     }
 
     fn t_ms(&self) -> u64 {
@@ -160,16 +151,20 @@ impl V4lCamera {
         Poll::Lost { t_ms: self.t_ms(), why }
     }
 
-    /// Dequeues frames while more are ready, keeping only the newest.
-    fn newest(open: &mut Open, raw: &mut Vec<u8>) -> io::Result<()> {
+    /// Dequeues frames while more are ready and converts only the newest, straight from
+    /// the driver's buffer.
+    fn newest(open: &mut Open, out: &mut Vec<u8>) -> io::Result<Result<(usize, usize), ConvertError>> {
+        let Open { stream, device, format, width, height, stride } = open;
         loop {
-            let (buf, meta) = CaptureStream::next(&mut open.stream)?;
-            let used = (meta.bytesused as usize).min(buf.len());
-            raw.clear();
-            raw.extend_from_slice(&buf[..if used == 0 { buf.len() } else { used }]);
-            if open.device.handle().poll(POLLIN, 0)? == 0 {
-                return Ok(());
+            let (buf, meta) = CaptureStream::next(stream)?;
+            if device.handle().poll(POLLIN, 0)? > 0 {
+                continue; // a newer frame is waiting: skip this one
             }
+            let used = match meta.bytesused as usize {
+                0 => buf.len(),
+                n => n.min(buf.len()),
+            };
+            return Ok(to_gray(*format, *width, *height, *stride, &buf[..used], out));
         }
     }
 }
@@ -191,8 +186,9 @@ impl FrameSource for V4lCamera {
             }
         }
         let Some(open) = self.open.as_mut() else { return Ok(Poll::Waiting) };
-        match Self::newest(open, &mut self.raw) {
-            Ok(()) => {}
+        let mut pixels = Vec::new();
+        let converted = match Self::newest(open, &mut pixels) {
+            Ok(c) => c,
             Err(e) if e.kind() == io::ErrorKind::TimedOut => {
                 if self.last_frame.elapsed() >= Duration::from_millis(self.cfg.timeout_ms) {
                     // Drop the stream and start over: a stalled driver rarely recovers alone.
@@ -204,10 +200,9 @@ impl FrameSource for V4lCamera {
                 return Ok(Poll::Waiting);
             }
             Err(e) => return Ok(self.lose(format!("{}: {e}", self.cfg.device.display()))),
-        }
+        };
         self.last_frame = Instant::now();
-        let mut pixels = Vec::new();
-        match to_gray(open.format, open.width, open.height, open.stride, &self.raw, &mut pixels) {
+        match converted {
             Ok((width, height)) => Ok(Poll::Frame(Frame { width, height, pixels, t_ms: self.t_ms() })),
             // A corrupt frame is no frame: the next one will do.
             Err(e) => {

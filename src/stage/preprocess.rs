@@ -145,17 +145,24 @@ pub fn preprocess_detailed(
 /// they cover). Returns the image and its size.
 pub fn downscale_area(src: &[u8], w: usize, h: usize, f: usize) -> (Vec<u8>, usize, usize) {
     let (ow, oh) = (w.div_ceil(f), h.div_ceil(f));
-    let mut sums = vec![0u32; ow * oh];
-    let mut counts = vec![0u32; ow * oh];
-    for y in 0..h {
-        let row = &src[y * w..(y + 1) * w];
-        let orow = (y / f) * ow;
-        for (x, &v) in row.iter().enumerate() {
-            sums[orow + x / f] += v as u32;
-            counts[orow + x / f] += 1;
+    let mut out = Vec::with_capacity(ow * oh);
+    // Column sums over the f rows of a band first (a vectorisable add per pixel), then the
+    // sums across each cell's columns, once per band.
+    let mut cols = vec![0u32; w];
+    for oy in 0..oh {
+        cols.fill(0);
+        let rows = (oy * f)..((oy + 1) * f).min(h);
+        let n_rows = rows.len() as u32;
+        for y in rows {
+            for (c, &v) in cols.iter_mut().zip(&src[y * w..(y + 1) * w]) {
+                *c += v as u32;
+            }
+        }
+        for cell in cols.chunks(f) {
+            let n = n_rows * cell.len() as u32;
+            out.push(((cell.iter().sum::<u32>() + n / 2) / n) as u8);
         }
     }
-    let out = sums.iter().zip(&counts).map(|(&s, &c)| ((s + c / 2) / c) as u8).collect();
     (out, ow, oh)
 }
 
@@ -204,27 +211,81 @@ pub fn kth_largest(img: &[u8], k: usize) -> u8 {
 /// Local paper level: the brightest (or, for light ink, darkest) value within `radius`,
 /// a window wider than any stroke, so strokes vanish from it but lighting does not.
 pub fn background(img: &[u8], w: usize, h: usize, radius: usize, polarity: Polarity) -> Vec<u8> {
-    let pick: fn(u8, u8) -> u8 = if polarity == Polarity::LightOnDark { u8::min } else { u8::max };
-    let pass = |src: &[u8], horizontal: bool| -> Vec<u8> {
-        let mut out = vec![0u8; src.len()];
-        for y in 0..h {
-            for x in 0..w {
-                let (lo, hi, fixed) = if horizontal {
-                    (x.saturating_sub(radius), (x + radius).min(w - 1), y)
-                } else {
-                    (y.saturating_sub(radius), (y + radius).min(h - 1), x)
-                };
-                let mut v = if horizontal { src[fixed * w + lo] } else { src[lo * w + fixed] };
-                for i in lo..=hi {
-                    let s = if horizontal { src[fixed * w + i] } else { src[i * w + fixed] };
-                    v = pick(v, s);
-                }
-                out[y * w + x] = v;
-            }
+    if polarity == Polarity::LightOnDark {
+        local_extreme(img, w, h, radius, u8::min)
+    } else {
+        local_extreme(img, w, h, radius, u8::max)
+    }
+}
+
+/// Separable (2r+1)×(2r+1) max or min filter. Generic over `pick` so it inlines.
+fn local_extreme(img: &[u8], w: usize, h: usize, radius: usize, pick: impl Fn(u8, u8) -> u8 + Copy) -> Vec<u8> {
+    let mut tmp = vec![0u8; img.len()];
+    let mut scratch = (Vec::new(), Vec::new());
+    for (src, dst) in img.chunks_exact(w).zip(tmp.chunks_exact_mut(w)) {
+        window_extreme(src, radius, pick, &mut scratch, dst);
+    }
+    // Columns: transpose, filter the rows, transpose back.
+    let mut t = vec![0u8; img.len()];
+    for y in 0..h {
+        for x in 0..w {
+            t[x * h + y] = tmp[y * w + x];
         }
-        out
-    };
-    pass(&pass(img, true), false)
+    }
+    let mut t2 = vec![0u8; img.len()];
+    for (src, dst) in t.chunks_exact(h).zip(t2.chunks_exact_mut(h)) {
+        window_extreme(src, radius, pick, &mut scratch, dst);
+    }
+    for y in 0..h {
+        for x in 0..w {
+            tmp[y * w + x] = t2[x * h + y];
+        }
+    }
+    tmp
+}
+
+/// `out[i] = pick(v[i-r ..= i+r])`, clipped at the ends, in three operations per value
+/// whatever the radius (van Herk / Gil–Werman: running extremes within blocks of 2r+1,
+/// from the left and from the right).
+fn window_extreme(
+    v: &[u8],
+    r: usize,
+    pick: impl Fn(u8, u8) -> u8,
+    (fwd, bwd): &mut (Vec<u8>, Vec<u8>),
+    out: &mut [u8],
+) {
+    let n = v.len();
+    let k = 2 * r + 1;
+    fwd.clear();
+    fwd.extend_from_slice(v);
+    bwd.clear();
+    bwd.extend_from_slice(v);
+    for (f, b) in fwd.chunks_mut(k).zip(bwd.chunks_mut(k)) {
+        for i in 1..f.len() {
+            f[i] = pick(f[i - 1], f[i]);
+        }
+        for i in (0..b.len() - 1).rev() {
+            b[i] = pick(b[i + 1], b[i]);
+        }
+    }
+    for (i, o) in out.iter_mut().enumerate() {
+        *o = if i + r >= n {
+            // Right edge: the window is cut short at the last value.
+            let lo = i.saturating_sub(r);
+            if lo / k == (n - 1) / k {
+                bwd[lo]
+            } else {
+                pick(bwd[lo], fwd[n - 1])
+            }
+        } else if i < r {
+            // Left edge: the window starts at 0, a block start, and is shorter than a block.
+            fwd[i + r]
+        } else {
+            // A whole window: the end of one block and the start of the next (or exactly
+            // one block, where both halves give the block's extreme).
+            pick(bwd[i - r], fwd[i + r])
+        };
+    }
 }
 
 /// How far each pixel stands out from the background towards ink.
@@ -340,45 +401,59 @@ fn extract(
 ) -> Result<Found, NoDigit> {
     let f = seg.factor;
     // The chosen components, grown by one working pixel so anti-aliased edges survive.
-    let inside = |wx: usize, wy: usize| {
-        let (x0, y0) = (wx.saturating_sub(1), wy.saturating_sub(1));
-        let (x1, y1) = ((wx + 1).min(seg.work_w - 1), (wy + 1).min(seg.work_h - 1));
-        (y0..=y1).any(|y| (x0..=x1).any(|x| chosen.labels.contains(&chosen.pixel_labels[y * seg.work_w + x])))
-    };
-    let b = chosen.bbox;
-    let (fx0, fy0) = ((b.x0.saturating_sub(1)) * f, (b.y0.saturating_sub(1)) * f);
-    let (fx1, fy1) = (((b.x1 + 2) * f).min(w) - 1, ((b.y1 + 2) * f).min(h) - 1);
-    let (cw, ch) = (fx1 - fx0 + 1, fy1 - fy0 + 1);
-    let lo = seg.threshold as f32 * 0.5;
-    let mut ink = vec![0f32; cw * ch];
-    let mut strong = Vec::new();
-    for y in 0..ch {
-        for x in 0..cw {
-            let (gx, gy) = (fx0 + x, fy0 + y);
-            let (wx, wy) = (gx / f, gy / f);
-            if !inside(wx, wy) {
-                continue;
-            }
-            let v = frame[gy * w + gx];
-            let bgv = bg[wy * seg.work_w + wx];
-            let d =
-                if polarity == Polarity::LightOnDark { v.saturating_sub(bgv) } else { bgv.saturating_sub(v) } as f32;
-            if d > lo {
-                ink[y * cw + x] = d;
-                if d >= seg.threshold as f32 {
-                    strong.push(d as u8);
+    let (ww, wh) = (seg.work_w, seg.work_h);
+    let mut grown = vec![false; ww * wh];
+    for (i, l) in chosen.pixel_labels.iter().enumerate() {
+        if *l != 0 && chosen.labels.contains(l) {
+            let (x, y) = (i % ww, i / ww);
+            for gy in y.saturating_sub(1)..=(y + 1).min(wh - 1) {
+                for gx in x.saturating_sub(1)..=(x + 1).min(ww - 1) {
+                    grown[gy * ww + gx] = true;
                 }
             }
         }
     }
-    if strong.is_empty() {
+    let b = chosen.bbox;
+    let (fx0, fy0) = ((b.x0.saturating_sub(1)) * f, (b.y0.saturating_sub(1)) * f);
+    let (fx1, fy1) = (((b.x1 + 2) * f).min(w) - 1, ((b.y1 + 2) * f).min(h) - 1);
+    let (cw, ch) = (fx1 - fx0 + 1, fy1 - fy0 + 1);
+    let lo = seg.threshold / 2;
+    let light = polarity == Polarity::LightOnDark;
+    // Working-image column of each crop column, so the loop below divides nothing.
+    let col_w: Vec<usize> = (fx0..=fx1).map(|gx| gx / f).collect();
+    let mut ink = vec![0u8; cw * ch];
+    let mut strong = [0u32; 256];
+    for (y, ink_row) in ink.chunks_exact_mut(cw).enumerate() {
+        let (gy, wy) = (fy0 + y, (fy0 + y) / f);
+        let frame_row = &frame[gy * w + fx0..=gy * w + fx1];
+        let (bg_row, grown_row) = (&bg[wy * ww..(wy + 1) * ww], &grown[wy * ww..(wy + 1) * ww]);
+        for ((out, &v), &wx) in ink_row.iter_mut().zip(frame_row).zip(&col_w) {
+            if grown_row[wx] {
+                let b = bg_row[wx];
+                let d = if light { v.saturating_sub(b) } else { b.saturating_sub(v) };
+                if d > lo {
+                    *out = d;
+                    if d >= seg.threshold {
+                        strong[d as usize] += 1;
+                    }
+                }
+            }
+        }
+    }
+    // Contrast: the typical stroke core (the 90th percentile of strong ink) becomes full
+    // ink, as in MNIST.
+    let total: u32 = strong.iter().sum();
+    if total == 0 {
         return Err(NoDigit::NoInk);
     }
-    // Contrast: the typical stroke core becomes full ink, as in MNIST.
-    let hi = (percentile(&strong, 0.9) as f32).max(lo + 1.0);
-    for v in ink.iter_mut() {
-        *v = if *v > lo { ((*v - lo) / (hi - lo)).min(1.0) * 255.0 } else { 0.0 };
-    }
+    let mut acc = 0;
+    let p90 = (0..256).find(|&v| {
+        acc += strong[v];
+        acc * 10 >= total * 9
+    });
+    let (lo, hi) = (lo as f32, (p90.unwrap_or(255) as f32).max(lo as f32 + 1.0));
+    let ink: Vec<f32> =
+        ink.iter().map(|&v| if v as f32 > lo { ((v as f32 - lo) / (hi - lo)).min(1.0) * 255.0 } else { 0.0 }).collect();
     let Some(tight) = tight_box(&ink, cw, ch) else {
         return Err(NoDigit::NoInk);
     };
@@ -515,6 +590,21 @@ mod tests {
         assert!(bg.iter().all(|&b| b == 200));
         let ink = ink_map(&img, &bg, Polarity::DarkOnLight);
         assert_eq!(&ink[0..w], &[0, 0, 0, 0, 150, 150, 0, 0, 0, 0]);
+    }
+
+    #[test]
+    fn window_extreme_matches_the_naive_window() {
+        let v: Vec<u8> = (0..97u32).map(|i| (i * 73 % 251) as u8).collect();
+        for r in [0, 1, 3, 10, 60] {
+            for (pick, name) in [(u8::max as fn(u8, u8) -> u8, "max"), (u8::min, "min")] {
+                let mut out = vec![0; v.len()];
+                window_extreme(&v, r, pick, &mut (Vec::new(), Vec::new()), &mut out);
+                for i in 0..v.len() {
+                    let naive = v[i.saturating_sub(r)..=(i + r).min(v.len() - 1)].iter().copied().reduce(pick).unwrap();
+                    assert_eq!(out[i], naive, "{name} r={r} i={i}");
+                }
+            }
+        }
     }
 
     #[test]
