@@ -152,8 +152,21 @@ pub struct ClassifyArgs {
 #[derive(Args, Debug)]
 pub struct EvalArgs {
     /// Folder with t10k-images-idx3-ubyte[.gz] and t10k-labels-idx1-ubyte[.gz].
+    #[arg(long, value_name = "DIR", required_unless_present = "sim_scenes")]
+    pub data: Option<PathBuf>,
+    /// Instead: N camera-like 640×480 scenes per condition (handwritten on paper, on a card
+    /// on the floor, printed, blank), through the whole pipeline; reports each condition.
+    #[arg(long, value_name = "N", conflicts_with = "data")]
+    pub sim_scenes: Option<u64>,
+    /// Seed for --sim-scenes.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// Folders of fonts for printed digits in --sim-scenes.
+    #[arg(long, value_name = "DIR", default_value = "/usr/share/fonts")]
+    pub fonts: Vec<PathBuf>,
+    /// With --sim-scenes: write frame, mask and model input of every misread scene here.
     #[arg(long, value_name = "DIR")]
-    pub data: PathBuf,
+    pub dump: Option<PathBuf>,
     /// Model file [default: models/digit-cnn.onnx].
     #[arg(long, value_name = "FILE")]
     pub model: Option<PathBuf>,
@@ -482,15 +495,100 @@ struct EvalReport {
     no_digit: usize,
 }
 
+#[derive(Serialize)]
+struct ConditionReport {
+    condition: &'static str,
+    n: u64,
+    correct: u64,
+    /// Digits read right; for blank views, views read as "no digit".
+    accuracy: f64,
+    /// Scenes with a digit that were read as "no digit".
+    missed: u64,
+}
+
+/// `eval --sim-scenes N`: the whole pipeline on camera-like scenes, per condition.
+fn eval_scenes(a: &EvalArgs, n: u64, model: Model, scale: InputScale, model_path: &Path) -> Result<()> {
+    use crate::source::scenes::{load_fonts, Condition, SceneMaker};
+    let cfg = Config::load(&find(Path::new("config/sim.toml")))?;
+    let digits = crate::source::sim::sim_digits()?;
+    let fonts = load_fonts(&a.fonts);
+    if fonts.is_empty() {
+        log::warn!("no fonts with digits under {:?}: printed scenes show handwritten digits", a.fonts);
+    }
+    let maker = SceneMaker { width: 640, height: 480, digits: &digits, fonts: &fonts, seed: a.seed };
+    let dumper = a.dump.as_deref().map(crate::dump::Dumper::new).transpose()?;
+    let one_frame = DecisionConfig { votes: 1, agreement: 1, ..cfg.decision.clone() };
+    let mut pipeline = Pipeline { params: cfg.preprocess.clone(), model, scale, decider: Decider::new(one_frame) };
+    let (mut reports, mut total_ms, mut frames) = (Vec::new(), 0.0, 0u64);
+    for cond in Condition::ALL {
+        let (mut correct, mut missed) = (0, 0);
+        for i in 0..n {
+            let scene = maker.scene(cond, i);
+            pipeline.decider.reset();
+            let r = pipeline.process(&scene.pixels, scene.width, scene.height, 0)?;
+            total_ms += r.ms;
+            frames += 1;
+            let read = r.decision.digit;
+            if read == scene.digit {
+                correct += 1;
+            } else {
+                missed += (read.is_none()) as u64;
+                if let Some(d) = &dumper {
+                    let stem = format!(
+                        "{}-{i:04}-shows-{}-read-{}",
+                        cond.name().replace(' ', "_"),
+                        fmt_digit(scene.digit),
+                        fmt_digit(read)
+                    );
+                    d.write(&stem, &scene.pixels, scene.width, scene.height, &pipeline.params)?;
+                }
+            }
+        }
+        reports.push(ConditionReport {
+            condition: cond.name(),
+            n,
+            correct,
+            accuracy: correct as f64 / n.max(1) as f64,
+            missed,
+        });
+    }
+    let ms = total_ms / frames.max(1) as f64;
+    if a.json {
+        let v = serde_json::json!({"model": model_path.display().to_string(), "conditions": reports, "ms_per_frame": ms, "seed": a.seed});
+        println!("{v}");
+    } else {
+        for r in &reports {
+            println!(
+                "{:<36} {:>7.2}%  ({} of {}; {} read as no digit)",
+                r.condition,
+                r.accuracy * 100.0,
+                r.correct,
+                r.n,
+                r.missed
+            );
+        }
+        println!("{:.3} ms per 640x480 frame (preprocess + model + decision)", ms);
+    }
+    Ok(())
+}
+
+fn fmt_digit(d: Option<u8>) -> String {
+    d.map_or("none".into(), |d| d.to_string())
+}
+
 fn eval(a: EvalArgs) -> Result<()> {
     let model_path = find(&a.model.clone().unwrap_or(DEFAULT_MODEL.into()));
     let (model, scale) = load_model(&model_path, a.scale.parse()?, None)?;
-    let mut test = data::read_split(&a.data, Split::Test)?;
+    if let Some(n) = a.sim_scenes {
+        return eval_scenes(&a, n, model, scale, &model_path);
+    }
+    let Some(data_dir) = a.data.as_deref() else { bail!("eval needs --data DIR or --sim-scenes N") };
+    let mut test = data::read_split(data_dir, Split::Test)?;
     if let Some(n) = a.limit {
         test = test.take(n);
     }
     if test.rows != data::SIDE || test.cols != data::SIDE {
-        bail!("{}: images are {}x{}, expected 28x28", a.data.display(), test.cols, test.rows);
+        bail!("{}: images are {}x{}, expected 28x28", data_dir.display(), test.cols, test.rows);
     }
     let params = Params::default();
     let mut preds = Vec::with_capacity(test.len());

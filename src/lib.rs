@@ -7,6 +7,7 @@
 pub mod cli;
 pub mod config;
 pub mod data;
+pub mod dump;
 pub mod hardware;
 pub mod pipeline;
 pub mod service;

@@ -5,6 +5,7 @@
 pub mod camera;
 pub mod convert;
 pub mod file;
+pub mod scenes;
 pub mod sim;
 
 use anyhow::Result;

@@ -100,6 +100,8 @@ pub struct Segmentation {
     /// 1 where a working pixel is ink.
     pub mask: Vec<u8>,
     pub threshold: u8,
+    /// 1 inside the card or sheet the digit was looked for on, when one was found.
+    pub card: Option<Vec<u8>>,
 }
 
 /// Frame → 28×28 digit, or why there is none.
@@ -119,13 +121,27 @@ pub fn preprocess_detailed(
     }
     let factor = w.max(h).div_ceil(p.working_side.max(1)).max(1);
     let (work, ww, wh) = downscale_area(frame, w, h, factor);
-    let polarity = match p.polarity {
-        Polarity::Auto => guess_polarity(&work),
-        other => other,
-    };
     let radius = (ww.max(wh) / 16).max(4);
+    // A card or sheet lying on a darker floor: look for the digit only on it, as dark ink,
+    // so the card's edges are never taken for strokes.
+    let card = match p.polarity {
+        Polarity::Auto | Polarity::DarkOnLight => find_card(&work, ww, wh, radius),
+        Polarity::LightOnDark => None,
+    };
+    let polarity = match (p.polarity, &card) {
+        (_, Some(_)) => Polarity::DarkOnLight,
+        (Polarity::Auto, None) => guess_polarity(&work),
+        (other, None) => other,
+    };
     let bg = background(&work, ww, wh, radius, polarity);
-    let ink = ink_map(&work, &bg, polarity);
+    let mut ink = ink_map(&work, &bg, polarity);
+    if let Some(region) = &card {
+        for (v, &inside) in ink.iter_mut().zip(region) {
+            if inside == 0 {
+                *v = 0;
+            }
+        }
+    }
     // Not the max, so a few hot pixels cannot set the scale.
     let peak = kth_largest(&ink, (ink.len() / 5000).max(3));
     if peak < p.min_contrast {
@@ -133,7 +149,7 @@ pub fn preprocess_detailed(
     }
     let threshold = p.min_contrast.max((peak as f32 * 0.4) as u8);
     let mask: Vec<u8> = ink.iter().map(|&v| (v >= threshold) as u8).collect();
-    let seg = Segmentation { work_w: ww, work_h: wh, factor, ink, mask, threshold };
+    let seg = Segmentation { work_w: ww, work_h: wh, factor, ink, mask, threshold, card };
     let Some(chosen) = choose_digit(&seg, p) else {
         return (Err(NoDigit::NoDigitShape), Some(seg));
     };
@@ -164,6 +180,94 @@ pub fn downscale_area(src: &[u8], w: usize, h: usize, f: usize) -> (Vec<u8>, usi
         }
     }
     (out, ow, oh)
+}
+
+/// Otsu's threshold of a histogram: the level that best splits it into two classes.
+/// Returns the threshold and the two classes' means.
+pub fn otsu(img: &[u8]) -> (u8, f32, f32) {
+    let mut hist = [0u64; 256];
+    for &v in img {
+        hist[v as usize] += 1;
+    }
+    let total = img.len() as f64;
+    let sum_all: f64 = hist.iter().enumerate().map(|(v, &n)| v as f64 * n as f64).sum();
+    let (mut best, mut best_var) = ((0u8, 0f32, 0f32), -1.0);
+    let (mut n0, mut sum0) = (0f64, 0f64);
+    for t in 0..255 {
+        n0 += hist[t] as f64;
+        sum0 += t as f64 * hist[t] as f64;
+        let n1 = total - n0;
+        if n0 == 0.0 || n1 == 0.0 {
+            continue;
+        }
+        let (m0, m1) = (sum0 / n0, (sum_all - sum0) / n1);
+        let var = n0 * n1 * (m0 - m1) * (m0 - m1);
+        if var > best_var {
+            best_var = var;
+            best = ((t + 1) as u8, m0 as f32, m1 as f32);
+        }
+    }
+    best
+}
+
+/// The card or sheet of paper in view when it lies on something darker: a large bright
+/// region with a sharp edge, found on the image with strokes closed over. Returns its mask,
+/// shrunk by two pixels, or None when the paper fills the view or there is no sharp edge
+/// (a lighting gradient or a soft shadow is not a card).
+pub fn find_card(work: &[u8], w: usize, h: usize, radius: usize) -> Option<Vec<u8>> {
+    // At half the working resolution: a card is large, and this runs on every frame.
+    let (small, sw, sh) = downscale_area(work, w, h, 2);
+    let r = (radius / 2).max(2);
+    // Closing removes dark strokes on the card; opening then removes bright strokes on a
+    // dark background (MNIST-style ink), which are not cards.
+    let closed = local_extreme(&local_extreme(&small, sw, sh, r, u8::max), sw, sh, r, u8::min);
+    let closed = local_extreme(&local_extreme(&closed, sw, sh, r, u8::min), sw, sh, r, u8::max);
+    let (full_w, full_h) = (w, h);
+    let (w, h) = (sw, sh);
+    let (t, dark_mean, bright_mean) = otsu(&closed);
+    if bright_mean - dark_mean < 40.0 {
+        return None;
+    }
+    let bright: Vec<u8> = closed.iter().map(|&v| (v >= t) as u8).collect();
+    let (labels, comps) = components(&bright, &closed, w, h);
+    let card = comps.iter().max_by_key(|c| c.area)?;
+    let frac = card.area as f32 / (w * h) as f32;
+    if !(0.04..=0.92).contains(&frac) {
+        return None;
+    }
+    // Sharpness: the mean step across the region's edge, in grey levels per pixel.
+    let (mut steps, mut n) = (0u64, 0u64);
+    for y in 1..h - 1 {
+        for x in 1..w - 1 {
+            let i = y * w + x;
+            if labels[i] != card.label {
+                continue;
+            }
+            let step = [i - 1, i + 1, i - w, i + w]
+                .iter()
+                .filter(|&&j| labels[j] != card.label)
+                .map(|&j| closed[i].saturating_sub(closed[j]))
+                .max();
+            if let Some(s) = step {
+                steps += s as u64;
+                n += 1;
+            }
+        }
+    }
+    if n == 0 || (steps as f32 / n as f32) < 12.0 {
+        return None;
+    }
+    let region: Vec<u8> = labels.iter().map(|&l| if l == card.label { 255 } else { 0 }).collect();
+    // Shrunk by two pixels here (four at working resolution) to stay clear of the edge.
+    let shrunk = local_extreme(&region, w, h, 2, u8::min);
+    let mut mask = vec![0u8; full_w * full_h];
+    for (y, row) in mask.chunks_exact_mut(full_w).enumerate() {
+        let src = &shrunk[(y / 2) * w..(y / 2 + 1) * w];
+        for (x, m) in row.iter_mut().enumerate() {
+            *m = (src[x / 2] > 0) as u8;
+        }
+    }
+    Some(mask)
 }
 
 /// Bright frames are paper with dark ink; dark frames hold light ink.
@@ -358,7 +462,33 @@ struct Chosen {
 
 fn choose_digit(seg: &Segmentation, p: &Params) -> Option<Chosen> {
     let (w, h) = (seg.work_w, seg.work_h);
-    let (pixel_labels, comps) = components(&seg.mask, &seg.ink, w, h);
+    let (pixel_labels, mut comps) = components(&seg.mask, &seg.ink, w, h);
+    if let Some(card) = &seg.card {
+        // Running along the card's edge, like touching the frame's, is not a digit on the
+        // card; a digit written large may still touch the edge at a point.
+        let mut contact = vec![0usize; comps.len()];
+        for y in 0..h {
+            for x in 0..w {
+                let l = pixel_labels[y * w + x];
+                if l == 0 {
+                    continue;
+                }
+                let out = |xx: usize, yy: usize| card[yy * w + xx] == 0;
+                if (x > 0 && out(x - 1, y))
+                    || (x + 1 < w && out(x + 1, y))
+                    || (y > 0 && out(x, y - 1))
+                    || (y + 1 < h && out(x, y + 1))
+                {
+                    contact[l as usize - 1] += 1;
+                }
+            }
+        }
+        for (c, n) in comps.iter_mut().zip(contact) {
+            if n > 3 && n * 4 > c.bbox.width().max(c.bbox.height()) {
+                c.touches_border = true;
+            }
+        }
+    }
     let min_h = ((h as f32 * p.min_height).round() as usize).max(2);
     let max_h = (h as f32 * p.max_height).round() as usize;
     let speck = (w * h / 2000).max(2);
