@@ -164,6 +164,10 @@ pub struct EvalArgs {
     /// Folders of fonts for printed digits in --sim-scenes.
     #[arg(long, value_name = "DIR", default_value = "/usr/share/fonts")]
     pub fonts: Vec<PathBuf>,
+    /// With --sim-scenes: the confidence below which a reading is "no digit" [default: the
+    /// threshold in config/sim.toml].
+    #[arg(long, value_name = "P")]
+    pub threshold: Option<f32>,
     /// With --sim-scenes: write frame, mask and model input of every misread scene here.
     #[arg(long, value_name = "DIR")]
     pub dump: Option<PathBuf>,
@@ -517,7 +521,11 @@ fn eval_scenes(a: &EvalArgs, n: u64, model: Model, scale: InputScale, model_path
     }
     let maker = SceneMaker { width: 640, height: 480, digits: &digits, fonts: &fonts, seed: a.seed };
     let dumper = a.dump.as_deref().map(crate::dump::Dumper::new).transpose()?;
-    let one_frame = DecisionConfig { votes: 1, agreement: 1, ..cfg.decision.clone() };
+    let threshold = a.threshold.unwrap_or(cfg.decision.threshold);
+    if !(0.0..=1.0).contains(&threshold) {
+        bail!("--threshold must be within 0..=1, got {threshold}");
+    }
+    let one_frame = DecisionConfig { votes: 1, agreement: 1, threshold, ..cfg.decision.clone() };
     let mut pipeline = Pipeline { params: cfg.preprocess.clone(), model, scale, decider: Decider::new(one_frame) };
     let (mut reports, mut total_ms, mut frames) = (Vec::new(), 0.0, 0u64);
     for cond in Condition::ALL {

@@ -406,7 +406,8 @@ pub struct Component {
     pub bbox: Rect,
     pub area: usize,
     pub mass: u64,
-    pub touches_border: bool,
+    /// Pixels on the frame's edge.
+    pub border_contact: usize,
     pub label: u32,
 }
 
@@ -423,7 +424,7 @@ pub fn components(mask: &[u8], ink: &[u8], w: usize, h: usize) -> (Vec<u32>, Vec
         let label = comps.len() as u32 + 1;
         let (sx, sy) = (start % w, start / w);
         let mut c =
-            Component { bbox: Rect { x0: sx, y0: sy, x1: sx, y1: sy }, area: 0, mass: 0, touches_border: false, label };
+            Component { bbox: Rect { x0: sx, y0: sy, x1: sx, y1: sy }, area: 0, mass: 0, border_contact: 0, label };
         labels[start] = label;
         stack.push(start);
         while let Some(i) = stack.pop() {
@@ -431,7 +432,7 @@ pub fn components(mask: &[u8], ink: &[u8], w: usize, h: usize) -> (Vec<u32>, Vec
             c.area += 1;
             c.mass += ink[i] as u64;
             c.bbox = c.bbox.union(&Rect { x0: x, y0: y, x1: x, y1: y });
-            c.touches_border |= x == 0 || y == 0 || x == w - 1 || y == h - 1;
+            c.border_contact += (x == 0 || y == 0 || x == w - 1 || y == h - 1) as usize;
             for dy in -1i32..=1 {
                 for dx in -1i32..=1 {
                     let (nx, ny) = (x as i32 + dx, y as i32 + dy);
@@ -462,11 +463,10 @@ struct Chosen {
 
 fn choose_digit(seg: &Segmentation, p: &Params) -> Option<Chosen> {
     let (w, h) = (seg.work_w, seg.work_h);
-    let (pixel_labels, mut comps) = components(&seg.mask, &seg.ink, w, h);
+    let (pixel_labels, comps) = components(&seg.mask, &seg.ink, w, h);
+    // Contact with the frame's edge, and with the card's when there is one.
+    let mut contact: Vec<usize> = comps.iter().map(|c| c.border_contact).collect();
     if let Some(card) = &seg.card {
-        // Running along the card's edge, like touching the frame's, is not a digit on the
-        // card; a digit written large may still touch the edge at a point.
-        let mut contact = vec![0usize; comps.len()];
         for y in 0..h {
             for x in 0..w {
                 let l = pixel_labels[y * w + x];
@@ -483,18 +483,19 @@ fn choose_digit(seg: &Segmentation, p: &Params) -> Option<Chosen> {
                 }
             }
         }
-        for (c, n) in comps.iter_mut().zip(contact) {
-            if n > 3 && n * 4 > c.bbox.width().max(c.bbox.height()) {
-                c.touches_border = true;
-            }
-        }
     }
+    // Running along an edge (a table's, a card's, the frame's) is not a digit; a digit
+    // written large may still touch one at a point.
+    let along_edge = |c: &Component| {
+        let n = contact[c.label as usize - 1];
+        n > 3 && n * 4 > c.bbox.width().max(c.bbox.height())
+    };
     let min_h = ((h as f32 * p.min_height).round() as usize).max(2);
     let max_h = (h as f32 * p.max_height).round() as usize;
     let speck = (w * h / 2000).max(2);
     let (cx, cy) = (w as f32 / 2.0, h as f32 / 2.0);
     let diag = ((w * w + h * h) as f32).sqrt();
-    let candidates: Vec<&Component> = comps.iter().filter(|c| !c.touches_border && c.area >= speck).collect();
+    let candidates: Vec<&Component> = comps.iter().filter(|c| !along_edge(c) && c.area >= speck).collect();
     let best = candidates.iter().max_by(|a, b| {
         let score = |c: &Component| {
             let (mx, my) = ((c.bbox.x0 + c.bbox.x1) as f32 / 2.0, (c.bbox.y0 + c.bbox.y1) as f32 / 2.0);
