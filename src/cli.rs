@@ -127,6 +127,10 @@ pub struct RunArgs {
     /// Run the real camera and model but never open the motors: the wheels cannot move.
     #[arg(long)]
     pub dry_run: bool,
+    /// Write each frame, its ink mask with the chosen box, and the 28×28 model input as
+    /// PNGs into DIR.
+    #[arg(long, value_name = "DIR")]
+    pub dump: Option<PathBuf>,
     #[command(flatten)]
     pub scale: ScaleArgs,
 }
@@ -142,6 +146,10 @@ pub struct ClassifyArgs {
     /// Confidence below which the answer is "no digit".
     #[arg(long, default_value_t = 0.5)]
     pub threshold: f32,
+    /// Write each image's frame, ink mask with the chosen box, and 28×28 model input as
+    /// PNGs into DIR.
+    #[arg(long, value_name = "DIR")]
+    pub dump: Option<PathBuf>,
     #[command(flatten)]
     pub scale: ScaleArgs,
     /// Image files (PNG/JPEG) or folders of them.
@@ -237,6 +245,13 @@ pub struct TrainArgs {
     /// data path mentions fashion].
     #[arg(long)]
     pub labels: Option<String>,
+    /// Add printed digits: each digit of each font under --fonts, normalised like camera
+    /// digits, repeated N times (augmentation varies the copies).
+    #[arg(long, value_name = "N")]
+    pub printed: Option<usize>,
+    /// Font folders for --printed.
+    #[arg(long, value_name = "DIR", default_value = "/usr/share/fonts")]
+    pub fonts: Vec<PathBuf>,
     /// Write summary.json, loss.png, confusion.png and misread.png here.
     #[arg(long, value_name = "DIR")]
     pub report: Option<PathBuf>,
@@ -351,7 +366,14 @@ fn run(a: RunArgs) -> Result<()> {
         source.as_mut(),
         &mut pipeline,
         &mut sink,
-        RunOptions { max_frames: a.frames, decisions, shutdown, print: true, notifier: Some(notifier) },
+        RunOptions {
+            max_frames: a.frames,
+            decisions,
+            shutdown,
+            print: true,
+            notifier: Some(notifier),
+            dump: a.dump.as_deref().map(crate::dump::Dumper::new).transpose()?,
+        },
     )?;
     log::info!("{} frames, {} actions", summary.frames, summary.actions.len());
     Ok(())
@@ -440,6 +462,7 @@ fn classify(a: ClassifyArgs) -> Result<()> {
         actions: [None; 10],
     };
     let mut pipeline = Pipeline { params: Params::default(), model, scale, decider: Decider::new(decision) };
+    let dumper = a.dump.as_deref().map(crate::dump::Dumper::new).transpose()?;
     let mut failures = 0;
     for arg in &a.images {
         let files = match list_images(arg) {
@@ -460,6 +483,10 @@ fn classify(a: ClassifyArgs) -> Result<()> {
                 }
             };
             let r = pipeline.process(&px, w, h, 0)?;
+            if let Some(d) = &dumper {
+                let stem = file.file_stem().map_or("image".into(), |s| s.to_string_lossy().to_string());
+                d.write(&stem, &px, w, h, &pipeline.params)?;
+            }
             let name = file.display().to_string();
             let probs = r.probabilities.map(|p| p.to_vec()).unwrap_or_default();
             if a.json {
@@ -660,6 +687,16 @@ fn train_cmd(a: TrainArgs) -> Result<()> {
     };
     if let Some(n) = a.limit {
         train_data = train_data.take(n);
+    }
+    if let Some(copies) = a.printed {
+        let fonts = crate::source::scenes::load_fonts(&a.fonts);
+        if fonts.is_empty() {
+            bail!("--printed: no fonts with digits under {:?} (apt-get install fonts-dejavu-core)", a.fonts);
+        }
+        let printed = crate::source::scenes::printed_digits(&fonts, copies);
+        println!("adding {} printed digits from {} fonts", printed.len(), fonts.len());
+        train_data.images.extend_from_slice(&printed.images);
+        train_data.labels.extend_from_slice(&printed.labels);
     }
     if let Some(n) = a.test_limit {
         test_data = test_data.take(n);

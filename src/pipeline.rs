@@ -104,6 +104,8 @@ pub struct RunOptions {
     pub print: bool,
     /// systemd's watchdog, fed once per processed frame.
     pub notifier: Option<crate::service::Notifier>,
+    /// `--dump DIR`: frame, mask and model input of every frame as PNGs.
+    pub dump: Option<crate::dump::Dumper>,
 }
 
 /// Calls `stop()` when dropped, so a panic unwinding through the loop still stops the wheels.
@@ -187,6 +189,9 @@ pub fn run(
             let r = pipeline.process(&pixels, width, height, t_ms)?;
             if let Some(n) = opts.notifier.as_mut() {
                 n.frame();
+            }
+            if let Some(d) = &opts.dump {
+                d.write(&format!("frame-{:05}", summary.frames), &pixels, width, height, &pipeline.params)?;
             }
             let d = &r.decision;
             guard.0.show(d.digit)?;

@@ -276,3 +276,37 @@ fn the_robot_build_without_a_camera_says_how_to_get_one() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("--features camera") && err.contains("libclang"), "{err}");
 }
+
+#[test]
+fn dump_writes_frame_mask_and_input_for_classify_and_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = sim_digits().unwrap();
+    let files = write_pngs(&data, 7..9, dir.path());
+    let dump = dir.path().join("dump");
+    digitbot().args(["classify", "--dump"]).arg(&dump).arg(&files[0].0).arg(&files[1].0).assert().success();
+    for stem in ["digit-007", "digit-008"] {
+        for part in ["frame", "mask", "input"] {
+            let p = dump.join(format!("{stem}-{part}.png"));
+            assert!(p.is_file(), "{} written", p.display());
+        }
+    }
+    let input = image::open(dump.join("digit-007-input.png")).unwrap().into_luma8();
+    assert_eq!(input.dimensions(), (112, 112), "the 28×28 input, 4× for viewing");
+    let run_dump = dir.path().join("run");
+    digitbot().args(["--sim", "--fast", "--frames", "3", "--dump"]).arg(&run_dump).assert().success();
+    let n = std::fs::read_dir(&run_dump).unwrap().count();
+    assert!(n >= 6, "frame and mask for each of 3 frames: {n} files");
+    assert!(run_dump.join("frame-00002-frame.png").is_file());
+}
+
+#[test]
+fn eval_sim_scenes_reports_every_condition() {
+    let out = digitbot().args(["eval", "--sim-scenes", "5", "--json"]).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let conds = v["conditions"].as_array().unwrap();
+    let names: Vec<&str> = conds.iter().map(|c| c["condition"].as_str().unwrap()).collect();
+    assert_eq!(names, ["handwritten on paper", "handwritten on a card on the floor", "printed", "blank view"]);
+    assert!(conds.iter().all(|c| c["n"] == 5));
+    assert!(v["ms_per_frame"].as_f64().unwrap() > 0.0);
+}

@@ -43,6 +43,7 @@ fn run_scenario(scenario: &str, sink: &mut dyn Actuators, dir: &Path) -> (Result
         shutdown: Arc::new(AtomicBool::new(false)),
         print: false,
         notifier: None,
+        dump: None,
     };
     let result = run(&mut cam, &mut pipeline(&cfg), sink, opts).map_err(|e| format!("{e:#}"));
     let recs = std::fs::read_to_string(&path).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect();
@@ -134,6 +135,7 @@ fn a_panic_mid_run_still_stops_the_wheels() {
         shutdown: Arc::new(AtomicBool::new(false)),
         print: false,
         notifier: None,
+        dump: None,
     };
     let outcome = std::panic::catch_unwind(AssertUnwindSafe(|| run(&mut src, &mut p, &mut sink, opts)));
     assert!(outcome.is_err(), "the panic went through");

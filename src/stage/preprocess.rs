@@ -144,12 +144,12 @@ pub fn preprocess_detailed(
     }
     // Not the max, so a few hot pixels cannot set the scale.
     let peak = kth_largest(&ink, (ink.len() / 5000).max(3));
-    if peak < p.min_contrast {
-        return (Err(NoDigit::NoInk), None);
-    }
     let threshold = p.min_contrast.max((peak as f32 * 0.4) as u8);
-    let mask: Vec<u8> = ink.iter().map(|&v| (v >= threshold) as u8).collect();
+    let mask: Vec<u8> = ink.iter().map(|&v| (v >= threshold && peak >= p.min_contrast) as u8).collect();
     let seg = Segmentation { work_w: ww, work_h: wh, factor, ink, mask, threshold, card };
+    if peak < p.min_contrast {
+        return (Err(NoDigit::NoInk), Some(seg));
+    }
     let Some(chosen) = choose_digit(&seg, p) else {
         return (Err(NoDigit::NoDigitShape), Some(seg));
     };
@@ -193,9 +193,9 @@ pub fn otsu(img: &[u8]) -> (u8, f32, f32) {
     let sum_all: f64 = hist.iter().enumerate().map(|(v, &n)| v as f64 * n as f64).sum();
     let (mut best, mut best_var) = ((0u8, 0f32, 0f32), -1.0);
     let (mut n0, mut sum0) = (0f64, 0f64);
-    for t in 0..255 {
-        n0 += hist[t] as f64;
-        sum0 += t as f64 * hist[t] as f64;
+    for (t, &count) in hist.iter().enumerate().take(255) {
+        n0 += count as f64;
+        sum0 += t as f64 * count as f64;
         let n1 = total - n0;
         if n0 == 0.0 || n1 == 0.0 {
             continue;

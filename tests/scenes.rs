@@ -1,0 +1,43 @@
+//! The reader on camera-like scenes: digits on paper, on cards on the floor, printed, and
+//! blank views, with uneven light, blur, noise and JPEG. Above all, a blank view must not
+//! be read as a digit: on a robot that means driving.
+
+use std::path::PathBuf;
+
+use digitbot::config::Config;
+use digitbot::pipeline::Pipeline;
+use digitbot::source::scenes::{load_fonts, Condition, SceneMaker};
+use digitbot::source::sim::sim_digits;
+use digitbot::stage::decide::{Decider, DecisionConfig};
+
+#[test]
+fn scenes_are_read_and_blank_views_are_no_digit() {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let cfg = Config::load(&root.join("config/sim.toml")).unwrap();
+    let (model, scale) = digitbot::cli::load_model(&cfg.model_path, None, None).unwrap();
+    let one = DecisionConfig { votes: 1, agreement: 1, ..cfg.decision.clone() };
+    let mut p = Pipeline { params: cfg.preprocess.clone(), model, scale, decider: Decider::new(one) };
+    let digits = sim_digits().unwrap();
+    let fonts = load_fonts(&[PathBuf::from("/usr/share/fonts")]);
+    // A seed the command-line measurement does not use.
+    let maker = SceneMaker { width: 320, height: 240, digits: &digits, fonts: &fonts, seed: 77 };
+    for cond in Condition::ALL {
+        let (mut right, mut wrong) = (0, 0);
+        for i in 0..40 {
+            let s = maker.scene(cond, i);
+            p.decider.reset();
+            let read = p.process(&s.pixels, s.width, s.height, 0).unwrap().decision.digit;
+            if read == s.digit {
+                right += 1;
+            } else if read.is_some() {
+                wrong += 1;
+            }
+        }
+        if cond == Condition::Blank {
+            assert!(right >= 39, "{}: {right} of 40 blank views read as no digit", cond.name());
+        } else {
+            assert!(right >= 34, "{}: {right} of 40 read right", cond.name());
+            assert!(wrong <= 2, "{}: {wrong} of 40 read as another digit", cond.name());
+        }
+    }
+}
