@@ -9,7 +9,7 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use rand_distr::{Distribution, Normal};
 
-use crate::data::{sample_bilinear, Dataset};
+use crate::data::{sample_bilinear_wh, Dataset};
 
 /// What a scene shows.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -99,24 +99,6 @@ pub struct SceneMaker<'a> {
     pub seed: u64,
 }
 
-fn bilinear_any(img: &[u8], w: usize, h: usize, x: f32, y: f32) -> f32 {
-    if w == 28 && h == 28 {
-        return sample_bilinear(img, x, y);
-    }
-    let (x0, y0) = (x.floor(), y.floor());
-    let (fx, fy) = (x - x0, y - y0);
-    let at = |xx: f32, yy: f32| {
-        if xx < 0.0 || yy < 0.0 || xx >= w as f32 || yy >= h as f32 {
-            0.0
-        } else {
-            img[yy as usize * w + xx as usize] as f32
-        }
-    };
-    let top = at(x0, y0) * (1.0 - fx) + at(x0 + 1.0, y0) * fx;
-    let bottom = at(x0, y0 + 1.0) * (1.0 - fx) + at(x0 + 1.0, y0 + 1.0) * fx;
-    top * (1.0 - fy) + bottom * fy
-}
-
 impl SceneMaker<'_> {
     /// Scene number `i` of a condition.
     pub fn scene(&self, cond: Condition, i: u64) -> Scene {
@@ -175,7 +157,7 @@ impl SceneMaker<'_> {
             _ => None,
         };
         let area = card.map_or((wf / 2.0, hf / 2.0, wf * 0.8, hf * 0.8, 0.0), |c| c);
-        let (img_w, img_h) = ink_img.as_ref().map_or((1, 1), |(a, b, _)| (*a, *b));
+        let img_h = ink_img.as_ref().map_or(1, |(_, h, _)| *h);
         // Height of the digit's ink on screen.
         let ink_h = area.3.min(hf) * rng.random_range(0.45..0.75);
         let scale = if cond == Condition::Printed { ink_h / img_h as f32 } else { ink_h / 20.0 };
@@ -232,14 +214,13 @@ impl SceneMaker<'_> {
                     let (u, v) = (ca * dx + sa * dy, -sa * dx + ca * dy);
                     let (sx, sy) = (u / scale + *iw as f32 / 2.0 - 0.5, v / scale + *ih as f32 / 2.0 - 0.5);
                     if sx > -1.0 && sy > -1.0 && sx < *iw as f32 && sy < *ih as f32 {
-                        let a = bilinear_any(ink, *iw, *ih, sx, sy) / 255.0;
+                        let a = sample_bilinear_wh(ink, *iw, *ih, sx, sy) / 255.0;
                         refl = refl * (1.0 - a) + ink_dark * a;
                     }
                 }
                 img[y * w + x] = refl * light(xf, yf) * 255.0;
             }
         }
-        let _ = (img_w, img_h);
         // The camera: blur, noise, JPEG.
         let blur = rng.random_range(0.0f32..1.3);
         if blur > 0.3 {
