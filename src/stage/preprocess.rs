@@ -464,8 +464,8 @@ struct Chosen {
 fn choose_digit(seg: &Segmentation, p: &Params) -> Option<Chosen> {
     let (w, h) = (seg.work_w, seg.work_h);
     let (pixel_labels, comps) = components(&seg.mask, &seg.ink, w, h);
-    // Contact with the frame's edge, and with the card's when there is one.
-    let mut contact: Vec<usize> = comps.iter().map(|c| c.border_contact).collect();
+    // Contact with the card's edge, when there is one.
+    let mut card_contact = vec![0usize; comps.len()];
     if let Some(card) = &seg.card {
         for y in 0..h {
             for x in 0..w {
@@ -479,16 +479,18 @@ fn choose_digit(seg: &Segmentation, p: &Params) -> Option<Chosen> {
                     || (y > 0 && out(x, y - 1))
                     || (y + 1 < h && out(x, y + 1))
                 {
-                    contact[l as usize - 1] += 1;
+                    card_contact[l as usize - 1] += 1;
                 }
             }
         }
     }
-    // Running along an edge (a table's, a card's, the frame's) is not a digit; a digit
-    // written large may still touch one at a point.
+    // Running along an edge (a table's, the frame's) is not a digit; a digit written large
+    // may still touch one at a point. Inside a card, whose edge is already cut away, only a
+    // blob hugging the edge for half its outline is an edge.
     let along_edge = |c: &Component| {
-        let n = contact[c.label as usize - 1];
-        n > 3 && n * 4 > c.bbox.width().max(c.bbox.height())
+        let n = c.border_contact;
+        let k = card_contact[c.label as usize - 1];
+        (n > 3 && n * 4 > c.bbox.width().max(c.bbox.height())) || k * 2 > c.bbox.width() + c.bbox.height()
     };
     let min_h = ((h as f32 * p.min_height).round() as usize).max(2);
     let max_h = (h as f32 * p.max_height).round() as usize;
