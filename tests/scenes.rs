@@ -41,3 +41,14 @@ fn scenes_are_read_and_blank_views_are_no_digit() {
         }
     }
 }
+
+#[test]
+fn raw_mnist_digits_pass_through_preprocessing() {
+    // White on black, digit-sized: nothing in them may be taken for a card or an edge.
+    let digits = sim_digits().unwrap();
+    let params = digitbot::stage::preprocess::Params::default();
+    let found = (0..digits.len())
+        .filter(|&i| digitbot::stage::preprocess::preprocess(digits.image(i), 28, 28, &params).is_ok())
+        .count();
+    assert_eq!(found, digits.len());
+}

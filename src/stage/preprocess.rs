@@ -217,6 +217,12 @@ pub fn otsu(img: &[u8]) -> (u8, f32, f32) {
 pub fn find_card(work: &[u8], w: usize, h: usize, radius: usize) -> Option<Vec<u8>> {
     // At half the working resolution: a card is large, and this runs on every frame.
     let (small, sw, sh) = downscale_area(work, w, h, 2);
+    // A card is looked for in camera frames, not in digit-sized images: there a white
+    // digit on black would be taken for a card.
+    const MIN_CARD_SIDE: usize = 12;
+    if sw.min(sh) < 3 * MIN_CARD_SIDE {
+        return None;
+    }
     let r = (radius / 2).max(2);
     // Closing removes dark strokes on the card; opening then removes bright strokes on a
     // dark background (MNIST-style ink), which are not cards.
@@ -232,7 +238,7 @@ pub fn find_card(work: &[u8], w: usize, h: usize, radius: usize) -> Option<Vec<u
     let (labels, comps) = components(&bright, &closed, w, h);
     let card = comps.iter().max_by_key(|c| c.area)?;
     let frac = card.area as f32 / (w * h) as f32;
-    if !(0.04..=0.92).contains(&frac) {
+    if !(0.04..=0.92).contains(&frac) || card.bbox.width().min(card.bbox.height()) < MIN_CARD_SIDE {
         return None;
     }
     // Sharpness: the mean step across the region's edge, in grey levels per pixel.
@@ -620,7 +626,68 @@ pub fn fit_mnist(crop: &[f32], w: usize, h: usize) -> [u8; PIXELS] {
     let s = 20.0 / w.max(h) as f32;
     let (nw, nh) = (((w as f32 * s).round() as usize).clamp(1, 20), ((h as f32 * s).round() as usize).clamp(1, 20));
     let small = resize_area(crop, w, h, nw, nh);
-    place_by_mass(&small, nw, nh)
+    let mut digit = place_by_mass(&small, nw, nh);
+    normalise_stroke(&mut digit);
+    digit
+}
+
+/// Estimated stroke width of a 28×28 digit in pixels: twice the ink area over the outline
+/// length, counted as ink/background pixel edges (a stroke of width t and length L has area
+/// tL and an outline of about 2L).
+pub fn stroke_width(digit: &[u8; PIXELS]) -> f32 {
+    let ink = |x: i32, y: i32| {
+        (0..SIDE as i32).contains(&x) && (0..SIDE as i32).contains(&y) && digit[y as usize * SIDE + x as usize] >= 128
+    };
+    let (mut area, mut outline) = (0u32, 0u32);
+    for y in 0..SIDE as i32 {
+        for x in 0..SIDE as i32 {
+            if ink(x, y) {
+                area += 1;
+                outline +=
+                    [(1, 0), (-1, 0), (0, 1), (0, -1)].iter().filter(|(dx, dy)| !ink(x + dx, y + dy)).count() as u32;
+            }
+        }
+    }
+    if outline == 0 {
+        0.0
+    } else {
+        2.0 * area as f32 / outline as f32
+    }
+}
+
+/// MNIST's pen: 97 % of its test digits measure between 1.1 and 3.6 px by [`stroke_width`]
+/// (median 2.0). Hairline printed strokes are thickened, fat marker strokes thinned, by one
+/// pixel; digits within MNIST's range are left alone.
+pub fn normalise_stroke(digit: &mut [u8; PIXELS]) {
+    let t = stroke_width(digit);
+    let op: fn(u8, u8) -> u8 = if t > 0.0 && t < 1.1 {
+        u8::max
+    } else if t > 3.6 {
+        u8::min
+    } else {
+        return;
+    };
+    let out = morph_plus(digit, op);
+    digit.copy_from_slice(&out);
+}
+
+/// Grey-level dilation (`u8::max`) or erosion (`u8::min`) of a 28×28 image with a
+/// plus-shaped element: strokes one pixel thicker or thinner on each side.
+pub fn morph_plus(img: &[u8], op: fn(u8, u8) -> u8) -> Vec<u8> {
+    let mut out = img.to_vec();
+    for y in 0..SIDE {
+        for x in 0..SIDE {
+            let mut v = img[y * SIDE + x];
+            for (dx, dy) in [(-1i32, 0i32), (1, 0), (0, -1), (0, 1)] {
+                let (nx, ny) = (x as i32 + dx, y as i32 + dy);
+                if (0..SIDE as i32).contains(&nx) && (0..SIDE as i32).contains(&ny) {
+                    v = op(v, img[ny as usize * SIDE + nx as usize]);
+                }
+            }
+            out[y * SIDE + x] = v;
+        }
+    }
+    out
 }
 
 /// Area-average resampling: each output pixel is the mean of the source area it covers,
@@ -746,6 +813,26 @@ mod tests {
         assert_eq!(resize_area(&src, 4, 4, 2, 2), vec![100.0, 0.0, 100.0, 0.0]);
         // 3 → 2 splits the middle pixel.
         assert_eq!(resize_area(&[0.0, 30.0, 60.0], 3, 1, 2, 1), vec![10.0, 50.0]);
+    }
+
+    #[test]
+    fn strokes_are_normalised_towards_mnists_pen() {
+        // A 1-px hairline "1" is thickened; a 4-px bar is MNIST-like and kept; a solid 14-px
+        // blob of marker is thinned.
+        let mut hair = [0u8; PIXELS];
+        for y in 4..24 {
+            hair[y * SIDE + 14] = 255;
+        }
+        assert!(stroke_width(&hair) < 1.1);
+        normalise_stroke(&mut hair);
+        assert_eq!((4..24).map(|y| (13..=15).filter(|&x| hair[y * SIDE + x] == 255).count()).sum::<usize>(), 60);
+        let mut bar = golden(5..=24, 13..=16);
+        normalise_stroke(&mut bar);
+        assert_eq!(bar, golden(5..=24, 13..=16));
+        let mut fat = golden(7..=20, 7..=20);
+        assert!(stroke_width(&fat) > 3.6);
+        normalise_stroke(&mut fat);
+        assert_eq!(fat, golden(8..=19, 8..=19));
     }
 
     #[test]

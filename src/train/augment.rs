@@ -5,6 +5,7 @@ use rand::Rng;
 use rand_distr::{Distribution, Normal};
 
 use crate::data::{sample_bilinear, SIDE};
+use crate::stage::preprocess::morph_plus;
 
 /// One augmented copy of a 28×28 MNIST digit (white ink on black).
 pub fn augment(img: &[u8], rng: &mut impl Rng) -> Vec<u8> {
@@ -30,8 +31,8 @@ pub fn augment(img: &[u8], rng: &mut impl Rng) -> Vec<u8> {
         }
     }
     match rng.random_range(0..10) {
-        0..=2 => morph(&out, u8::max),
-        3..=4 => morph(&out, u8::min),
+        0..=2 => morph_plus(&out, u8::max),
+        3..=4 => morph_plus(&out, u8::min),
         _ => out,
     }
 }
@@ -74,25 +75,6 @@ fn blur(src: &[f32], sigma: f32) -> Vec<f32> {
     pass(&pass(src, true), false)
 }
 
-/// Grey-level dilation (`u8::max`) or erosion (`u8::min`) with a plus-shaped element:
-/// thicker or thinner strokes.
-fn morph(img: &[u8], op: fn(u8, u8) -> u8) -> Vec<u8> {
-    let mut out = img.to_vec();
-    for y in 0..SIDE {
-        for x in 0..SIDE {
-            let mut v = img[y * SIDE + x];
-            for (dx, dy) in [(-1i32, 0i32), (1, 0), (0, -1), (0, 1)] {
-                let (nx, ny) = (x as i32 + dx, y as i32 + dy);
-                if (0..SIDE as i32).contains(&nx) && (0..SIDE as i32).contains(&ny) {
-                    v = op(v, img[ny as usize * SIDE + nx as usize]);
-                }
-            }
-            out[y * SIDE + x] = v;
-        }
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -130,7 +112,7 @@ mod tests {
     fn dilation_thickens_and_erosion_thins() {
         let img = bar();
         let count = |v: &[u8]| v.iter().filter(|&&p| p > 0).count();
-        assert_eq!(count(&morph(&img, u8::max)), 18 * 6 - 4);
-        assert_eq!(count(&morph(&img, u8::min)), 14 * 2);
+        assert_eq!(count(&morph_plus(&img, u8::max)), 18 * 6 - 4);
+        assert_eq!(count(&morph_plus(&img, u8::min)), 14 * 2);
     }
 }
