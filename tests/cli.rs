@@ -310,3 +310,23 @@ fn eval_sim_scenes_reports_every_condition() {
     assert!(conds.iter().all(|c| c["n"] == 5));
     assert!(v["ms_per_frame"].as_f64().unwrap() > 0.0);
 }
+
+#[test]
+fn scenario_scenes_cards_and_printed_signs_drive_the_robot() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("d.jsonl");
+    digitbot()
+        .args(["--sim", "--fast", "--scenario", "tests/fixtures/scenes.toml", "--decisions"])
+        .arg(&out)
+        .assert()
+        .success();
+    let recs = records(&out);
+    let actions: Vec<&str> = recs.iter().filter_map(|r| r["action"].as_str()).collect();
+    // 1 on a card: forward; blank card: nothing; printed 4: right; 0 on paper while stopped.
+    assert_eq!(actions, ["forward", "stop", "right", "stop", "stop"]);
+    // The blank card (frames 30-59) is never read as a digit.
+    for r in &recs[30..60] {
+        assert_eq!(r["digit"], Value::Null, "{r}");
+    }
+    assert!(recs[100..119].iter().all(|r| r["digit"] == 0), "the 0 on paper is read");
+}

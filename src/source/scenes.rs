@@ -102,6 +102,11 @@ pub struct SceneMaker<'a> {
 impl SceneMaker<'_> {
     /// Scene number `i` of a condition.
     pub fn scene(&self, cond: Condition, i: u64) -> Scene {
+        self.scene_showing(cond, i, None)
+    }
+
+    /// Scene number `i` of a condition, showing `digit` when given (blank views show none).
+    pub fn scene_showing(&self, cond: Condition, i: u64, digit: Option<u8>) -> Scene {
         let mut rng = ChaCha8Rng::seed_from_u64(self.seed ^ (i.wrapping_mul(0x9E37_79B9_7F4A_7C15)) ^ cond as u64);
         let (w, h) = (self.width, self.height);
         let (wf, hf) = (w as f32, h as f32);
@@ -143,7 +148,8 @@ impl SceneMaker<'_> {
                 + (at(u0, v0 + 1.0) * (1.0 - fu) + at(u0 + 1.0, v0 + 1.0) * fu) * fv
         };
         // The digit: its ink image, where and how big it is, its tilt.
-        let digit = (cond != Condition::Blank).then(|| rng.random_range(0..10u8));
+        let drawn = rng.random_range(0..10u8);
+        let digit = (cond != Condition::Blank).then(|| digit.unwrap_or(drawn));
         let ink_img: Option<(usize, usize, Vec<u8>)> = match (cond, digit) {
             (Condition::Printed, Some(d)) if !self.fonts.is_empty() => {
                 let font = &self.fonts[rng.random_range(0..self.fonts.len())];

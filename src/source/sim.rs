@@ -10,6 +10,7 @@ use rand::{Rng, RngCore, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use serde::Deserialize;
 
+use super::scenes::{load_fonts, Condition, SceneMaker};
 use super::{Frame, FrameSource, Poll};
 use crate::data::{parse_idx_images, parse_idx_labels, sample_bilinear, Dataset, SIDE};
 
@@ -46,6 +47,10 @@ pub enum Content {
 pub struct Segment {
     pub seconds: f64,
     pub content: Content,
+    /// A camera-like scene instead of the plain paper: `scene = "paper"`, `"card"` (a card
+    /// on a darker floor) or `"printed"` (a printed digit), with uneven light, blur, noise
+    /// and JPEG (see `scenes`).
+    pub scene: Option<Condition>,
 }
 
 /// A scripted sequence of segments.
@@ -73,6 +78,7 @@ struct RawSegment {
     garbage: bool,
     #[serde(default)]
     disconnect: bool,
+    scene: Option<String>,
 }
 
 impl Scenario {
@@ -108,7 +114,17 @@ impl Scenario {
                     "{key}: needs exactly one of `digit = N`, `blank = true`, `stall = true`, `garbage = true` or `disconnect = true`"
                 ),
             };
-            segments.push(Segment { seconds: s.seconds, content });
+            let scene = match (s.scene.as_deref(), content) {
+                (None, _) => None,
+                (Some(name), Content::Digit(_) | Content::Blank) => Some(match name {
+                    "paper" => Condition::Paper,
+                    "card" => Condition::Card,
+                    "printed" => Condition::Printed,
+                    other => bail!("{key}.scene must be \"paper\", \"card\" or \"printed\", got {other:?}"),
+                }),
+                (Some(_), _) => bail!("{key}.scene goes with `digit` or `blank` only"),
+            };
+            segments.push(Segment { seconds: s.seconds, content, scene });
         }
         Ok(Scenario { segments })
     }
@@ -127,6 +143,10 @@ impl Scenario {
             }
         }
         None
+    }
+
+    fn uses(&self, cond: Condition) -> bool {
+        self.segments.iter().any(|s| s.scene == Some(cond))
     }
 }
 
@@ -152,6 +172,8 @@ pub struct SimCamera {
     paced: bool,
     started: Instant,
     name: String,
+    /// For printed scenes.
+    fonts: Vec<ab_glyph::FontVec>,
 }
 
 impl SimCamera {
@@ -167,6 +189,11 @@ impl SimCamera {
         if width < SIDE || height < SIDE {
             bail!("simulated camera: {width}x{height} is smaller than 28x28");
         }
+        let fonts = if scenario.uses(Condition::Printed) {
+            load_fonts(&[PathBuf::from("/usr/share/fonts")])
+        } else {
+            Vec::new()
+        };
         Ok(SimCamera {
             width,
             height,
@@ -178,6 +205,7 @@ impl SimCamera {
             paced,
             started: Instant::now(),
             name: name.map_or("built-in scenario".into(), |p| p.display().to_string()),
+            fonts,
         })
     }
 
@@ -268,6 +296,21 @@ impl FrameSource for SimCamera {
                 }
                 Poll::Frame(Frame { width, height, pixels, t_ms })
             }
+            Content::Digit(_) | Content::Blank if self.scenario.segments[segment].scene.is_some() => {
+                // A camera-like scene, fixed for the segment: the sign is held still.
+                let cond = match content {
+                    Content::Blank => Condition::Blank,
+                    _ => self.scenario.segments[segment].scene.unwrap_or(Condition::Paper),
+                };
+                let digit = if let Content::Digit(d) = content { Some(d) } else { None };
+                let maker = SceneMaker { width, height, digits: &self.digits, fonts: &self.fonts, seed: self.seed };
+                Poll::Frame(Frame {
+                    width,
+                    height,
+                    pixels: maker.scene_showing(cond, segment as u64, digit).pixels,
+                    t_ms,
+                })
+            }
             Content::Digit(_) | Content::Blank => {
                 Poll::Frame(Frame { width, height, pixels: self.render(segment, content, n), t_ms })
             }
@@ -331,6 +374,18 @@ mod tests {
         // 10 fps for 1 s: ten frames, then the end.
         let n = std::iter::from_fn(|| Some(a.next_frame().unwrap()).filter(|p| *p != Poll::End)).count();
         assert_eq!(n, 9);
+    }
+
+    #[test]
+    fn scene_segments_parse_and_name_bad_values() {
+        let s = Scenario::parse("[[segment]]\nseconds = 1\ndigit = 2\nscene = \"card\"\n").unwrap();
+        assert_eq!(s.segments[0].scene, Some(Condition::Card));
+        let e =
+            format!("{:#}", Scenario::parse("[[segment]]\nseconds = 1\ndigit = 2\nscene = \"moon\"\n").unwrap_err());
+        assert!(e.contains("segment.1.scene must be \"paper\", \"card\" or \"printed\", got \"moon\""), "{e}");
+        let e =
+            format!("{:#}", Scenario::parse("[[segment]]\nseconds = 1\nstall = true\nscene = \"card\"\n").unwrap_err());
+        assert!(e.contains("segment.1.scene goes with `digit` or `blank` only"), "{e}");
     }
 
     #[test]
