@@ -306,10 +306,7 @@ fn run(a: RunArgs) -> Result<()> {
         &a.config.clone().unwrap_or_else(|| PathBuf::from(if a.sim { "config/sim.toml" } else { "config/robot.toml" })),
     );
     let cfg = Config::load(&config_path)?;
-    let shutdown = Arc::new(AtomicBool::new(false));
-    for sig in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
-        signal_hook::flag::register(sig, Arc::clone(&shutdown)).context("installing the signal handler")?;
-    }
+    let shutdown = shutdown_flag()?;
     // The hardware first, so wheels left running by a crash stop before anything else.
     let on_robot = !a.sim && a.replay.is_none();
     let mut sinks: Vec<Box<dyn Actuators>> = vec![Box::new(LogSink::default())];
@@ -356,10 +353,6 @@ fn run(a: RunArgs) -> Result<()> {
         ))),
         None => None,
     };
-    let shutdown = Arc::new(AtomicBool::new(false));
-    for sig in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
-        signal_hook::flag::register(sig, Arc::clone(&shutdown)).context("installing the signal handler")?;
-    }
     let mut pipeline =
         Pipeline { params: cfg.preprocess.clone(), model, scale, decider: Decider::new(cfg.decision.clone()) };
     let summary = pipeline::run(
@@ -377,6 +370,16 @@ fn run(a: RunArgs) -> Result<()> {
     )?;
     log::info!("{} frames, {} actions", summary.frames, summary.actions.len());
     Ok(())
+}
+
+/// A flag that SIGINT and SIGTERM set; the loop polls it and stops the wheels on its way
+/// out (`Drop` alone would not run on a signal).
+fn shutdown_flag() -> Result<Arc<AtomicBool>> {
+    let shutdown = Arc::new(AtomicBool::new(false));
+    for sig in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
+        signal_hook::flag::register(sig, Arc::clone(&shutdown)).context("installing the signal handler")?;
+    }
+    Ok(shutdown)
 }
 
 #[cfg(feature = "camera")]
@@ -411,10 +414,7 @@ fn probe() -> Result<()> {
 
 fn selftest(a: SelftestArgs) -> Result<()> {
     let cfg = Config::load(&find(&a.config))?;
-    let shutdown = Arc::new(AtomicBool::new(false));
-    for sig in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
-        signal_hook::flag::register(sig, Arc::clone(&shutdown)).context("installing the signal handler")?;
-    }
+    let shutdown = shutdown_flag()?;
     let mut motors = cfg.motors.as_ref().map(hardware::open_motors).transpose()?;
     let mut leds = hardware::open_leds(&cfg.leds)?;
     let yes = a.yes;
