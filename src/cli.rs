@@ -643,11 +643,7 @@ fn eval(a: EvalArgs) -> Result<()> {
         } else {
             img.try_into().context("28x28 image")?
         };
-        let mut x = [0f32; data::PIXELS];
-        for (o, &p) in x.iter_mut().zip(&digit) {
-            *o = scale.apply(p);
-        }
-        let p = model.probabilities(&x)?;
+        let p = model.probabilities(&scale.to_input(&digit))?;
         preds.push(crate::stage::decide::argmax(&p));
     }
     let ms = started.elapsed().as_secs_f64() * 1000.0 / test.len().max(1) as f64;

@@ -37,11 +37,7 @@ pub struct FrameResult {
 impl Pipeline {
     /// The model's input for a 28×28 MNIST-style digit.
     pub fn model_input(&self, digit: &[u8; PIXELS]) -> [f32; PIXELS] {
-        let mut x = [0f32; PIXELS];
-        for (o, &p) in x.iter_mut().zip(digit) {
-            *o = self.scale.apply(p);
-        }
-        x
+        self.scale.to_input(digit)
     }
 
     /// Classifies one grayscale frame and decides.

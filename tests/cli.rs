@@ -23,16 +23,17 @@ fn records(path: &Path) -> Vec<Value> {
     std::fs::read_to_string(path).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect()
 }
 
-#[test]
-fn sim_run_decides_the_scenarios_actions_and_ends_stopped() {
+/// Runs `digitbot --sim --fast` on a scenario and returns its `--decisions` records.
+fn sim_decisions(scenario: &str) -> Vec<Value> {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("decisions.jsonl");
-    digitbot()
-        .args(["--sim", "--fast", "--scenario", "tests/fixtures/actions.toml", "--decisions"])
-        .arg(&out)
-        .assert()
-        .success();
-    let recs = records(&out);
+    digitbot().args(["--sim", "--fast", "--scenario", scenario, "--decisions"]).arg(&out).assert().success();
+    records(&out)
+}
+
+#[test]
+fn sim_run_decides_the_scenarios_actions_and_ends_stopped() {
+    let recs = sim_decisions("tests/fixtures/actions.toml");
     // 9 s at 30 fps, plus the final stop record.
     assert_eq!(recs.len(), 271);
     let actions: Vec<(&str, &str)> =
@@ -313,14 +314,7 @@ fn eval_sim_scenes_reports_every_condition() {
 
 #[test]
 fn scenario_scenes_cards_and_printed_signs_drive_the_robot() {
-    let dir = tempfile::tempdir().unwrap();
-    let out = dir.path().join("d.jsonl");
-    digitbot()
-        .args(["--sim", "--fast", "--scenario", "tests/fixtures/scenes.toml", "--decisions"])
-        .arg(&out)
-        .assert()
-        .success();
-    let recs = records(&out);
+    let recs = sim_decisions("tests/fixtures/scenes.toml");
     let actions: Vec<&str> = recs.iter().filter_map(|r| r["action"].as_str()).collect();
     // 1 on a card: forward; blank card: nothing; printed 4: right; 0 on paper while stopped.
     assert_eq!(actions, ["forward", "stop", "right", "stop", "stop"]);

@@ -113,11 +113,7 @@ fn foreign_models_load_and_classify_with_flags_alone() {
     let accuracy = |model: &Model, scale: InputScale| {
         let ok = (400..500)
             .filter(|&i| {
-                let mut x = [0f32; PIXELS];
-                for (o, &p) in x.iter_mut().zip(data.image(i)) {
-                    *o = scale.apply(p);
-                }
-                let p = model.probabilities(&x).unwrap();
+                let p = model.probabilities(&scale.to_input(data.image(i))).unwrap();
                 digitbot::stage::decide::argmax(&p) == data.labels[i] as usize
             })
             .count();

@@ -45,6 +45,15 @@ impl InputScale {
         }
     }
 
+    /// The model's input for a 28×28 MNIST-style digit (0 background, 255 ink).
+    pub fn to_input(&self, digit: &[u8]) -> [f32; PIXELS] {
+        let mut x = [0f32; PIXELS];
+        for (o, &p) in x.iter_mut().zip(digit) {
+            *o = self.apply(p);
+        }
+        x
+    }
+
     /// Parses `"A,B"` as two finite numbers; for MeanStd the std must be positive.
     pub fn parse(kind: &str, s: &str) -> Result<InputScale, String> {
         let nums: Vec<f32> = s
