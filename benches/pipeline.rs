@@ -7,7 +7,8 @@ use criterion::{criterion_group, criterion_main, Criterion};
 
 use digitbot::config::Config;
 use digitbot::pipeline::Pipeline;
-use digitbot::source::sim::{Scenario, SimCamera};
+use digitbot::sim::scenario::Scenario;
+use digitbot::source::sim::SimCamera;
 use digitbot::source::{FrameSource, Poll};
 use digitbot::stage::decide::Decider;
 use digitbot::stage::preprocess::preprocess;
@@ -36,7 +37,8 @@ fn bench(c: &mut Criterion) {
         b.iter(|| preprocess(&frame.pixels, frame.width, frame.height, &pipeline.params))
     });
     c.bench_function("downscale 640x480 by 4", |b| {
-        b.iter(|| digitbot::stage::preprocess::downscale_area(&frame.pixels, frame.width, frame.height, 4))
+        let img = digitbot::gray::Gray::new(&frame.pixels, frame.width, frame.height).expect("a whole frame");
+        b.iter(|| digitbot::gray::downscale_area(img, 4))
     });
     c.bench_function("model alone", |b| b.iter(|| pipeline.model.probabilities(&input).expect("run")));
 }

@@ -14,9 +14,10 @@ use crate::config::Config;
 use crate::data::{self, Split};
 use crate::hardware;
 use crate::pipeline::{self, Pipeline, RunOptions};
+use crate::sim::scenario::Scenario;
 use crate::sink::{Actuators, Fanout, LogSink};
 use crate::source::file::{list_images, load_gray, FileSource};
-use crate::source::sim::{Scenario, SimCamera};
+use crate::source::sim::SimCamera;
 use crate::source::FrameSource;
 use crate::stage::decide::{Decider, DecisionConfig};
 use crate::stage::model::{InputScale, Model};
@@ -539,9 +540,9 @@ struct ConditionReport {
 
 /// `eval --sim-scenes N`: the whole pipeline on camera-like scenes, per condition.
 fn eval_scenes(a: &EvalArgs, n: u64, model: Model, scale: InputScale, model_path: &Path) -> Result<()> {
-    use crate::source::scenes::{load_fonts, Condition, SceneMaker};
+    use crate::sim::scenes::{load_fonts, Condition, SceneMaker};
     let cfg = Config::load(&find(Path::new("config/sim.toml")))?;
-    let digits = crate::source::sim::sim_digits()?;
+    let digits = crate::sim::sim_digits()?;
     let fonts = load_fonts(&a.fonts);
     if fonts.is_empty() {
         log::warn!("no fonts with digits under {:?}: printed scenes show handwritten digits", a.fonts);
@@ -644,7 +645,7 @@ fn eval(a: EvalArgs) -> Result<()> {
             img.try_into().context("28x28 image")?
         };
         let p = model.probabilities(&scale.to_input(&digit))?;
-        preds.push(crate::stage::decide::argmax(&p));
+        preds.push(crate::util::argmax(&p));
     }
     let ms = started.elapsed().as_secs_f64() * 1000.0 / test.len().max(1) as f64;
     let e = train::summarise(&test.labels, &preds, 10);
@@ -685,11 +686,11 @@ fn train_cmd(a: TrainArgs) -> Result<()> {
         train_data = train_data.take(n);
     }
     if let Some(copies) = a.printed {
-        let fonts = crate::source::scenes::load_fonts(&a.fonts);
+        let fonts = crate::sim::scenes::load_fonts(&a.fonts);
         if fonts.is_empty() {
             bail!("--printed: no fonts with digits under {:?} (apt-get install fonts-dejavu-core)", a.fonts);
         }
-        let printed = crate::source::scenes::printed_digits(&fonts, copies);
+        let printed = crate::train::printed::printed_digits(&fonts, copies);
         println!("adding {} printed digits from {} fonts", printed.len(), fonts.len());
         train_data.images.extend_from_slice(&printed.images);
         train_data.labels.extend_from_slice(&printed.labels);

@@ -8,16 +8,17 @@ pub mod cli;
 pub mod config;
 pub mod data;
 pub mod dump;
+pub mod gray;
 pub mod hardware;
 pub mod pipeline;
 pub mod service;
+pub mod sim;
 pub mod sink;
 pub mod source;
 pub mod stage;
+#[doc(hidden)]
+pub mod testdata;
 pub mod train;
+pub mod util;
 
-/// Lowercase hex SHA-256 of some bytes.
-pub fn sha256_hex(bytes: &[u8]) -> String {
-    use sha2::Digest;
-    sha2::Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
-}
+pub use util::sha256_hex;

@@ -7,7 +7,7 @@ use assert_cmd::Command;
 use serde_json::Value;
 
 use digitbot::data::Dataset;
-use digitbot::source::sim::sim_digits;
+use digitbot::sim::sim_digits;
 
 fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))

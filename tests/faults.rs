@@ -11,10 +11,11 @@ use serde_json::Value;
 
 use digitbot::config::Config;
 use digitbot::pipeline::{run, Pipeline, RunOptions, Summary};
+use digitbot::sim::scenario::Scenario;
 use digitbot::sink::fake::RecordingI2c;
 use digitbot::sink::motor_hat::{MotorConfig, MotorHat};
 use digitbot::sink::{Actuators, Event, RecordingSink};
-use digitbot::source::sim::{Scenario, SimCamera};
+use digitbot::source::sim::SimCamera;
 use digitbot::source::{FrameSource, Poll};
 use digitbot::stage::decide::Decider;
 

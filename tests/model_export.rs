@@ -5,7 +5,7 @@
 use std::path::Path;
 
 use digitbot::data::{Dataset, PIXELS};
-use digitbot::source::sim::sim_digits;
+use digitbot::sim::sim_digits;
 use digitbot::stage::model::{to_probabilities, InputScale, Model, ModelError, OutputKind};
 use digitbot::train::net::{softmax, Layer, Loss, Net};
 use digitbot::train::{self, onnx, Arch, TrainConfig};
@@ -114,7 +114,7 @@ fn foreign_models_load_and_classify_with_flags_alone() {
         let ok = (400..500)
             .filter(|&i| {
                 let p = model.probabilities(&scale.to_input(data.image(i))).unwrap();
-                digitbot::stage::decide::argmax(&p) == data.labels[i] as usize
+                digitbot::util::argmax(&p) == data.labels[i] as usize
             })
             .count();
         ok as f64 / 100.0

@@ -6,8 +6,8 @@ use std::path::PathBuf;
 
 use digitbot::config::Config;
 use digitbot::pipeline::Pipeline;
-use digitbot::source::scenes::{load_fonts, Condition, SceneMaker};
-use digitbot::source::sim::sim_digits;
+use digitbot::sim::scenes::{load_fonts, Condition, SceneMaker};
+use digitbot::sim::sim_digits;
 use digitbot::stage::decide::{Decider, DecisionConfig};
 
 #[test]

@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 
 use digitbot::data::{read_split, Split};
-use digitbot::source::sim::sim_digits;
+use digitbot::sim::sim_digits;
 use digitbot::train::{self, Arch, Gradient, TrainConfig};
 
 fn mnist_dir() -> Option<PathBuf> {

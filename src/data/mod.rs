@@ -14,27 +14,6 @@ pub const SIDE: usize = 28;
 /// Pixels in an MNIST image.
 pub const PIXELS: usize = SIDE * SIDE;
 
-/// Bilinear sample of a 28×28 image at (x, y) in pixel coordinates; outside is 0.
-pub fn sample_bilinear(img: &[u8], x: f32, y: f32) -> f32 {
-    sample_bilinear_wh(img, SIDE, SIDE, x, y)
-}
-
-/// Bilinear sample of a `w`×`h` image at (x, y) in pixel coordinates; outside is 0.
-pub fn sample_bilinear_wh(img: &[u8], w: usize, h: usize, x: f32, y: f32) -> f32 {
-    let (x0, y0) = (x.floor(), y.floor());
-    let (fx, fy) = (x - x0, y - y0);
-    let at = |xx: f32, yy: f32| {
-        if xx < 0.0 || yy < 0.0 || xx >= w as f32 || yy >= h as f32 {
-            0.0
-        } else {
-            img[yy as usize * w + xx as usize] as f32
-        }
-    };
-    let top = at(x0, y0) * (1.0 - fx) + at(x0 + 1.0, y0) * fx;
-    let bottom = at(x0, y0 + 1.0) * (1.0 - fx) + at(x0 + 1.0, y0 + 1.0) * fx;
-    top * (1.0 - fy) + bottom * fy
-}
-
 /// Errors reading a dataset, each naming the file.
 #[derive(Debug, thiserror::Error)]
 pub enum DataError {

@@ -5,7 +5,6 @@
 pub mod camera;
 pub mod convert;
 pub mod file;
-pub mod scenes;
 pub mod sim;
 
 use anyhow::Result;

@@ -6,6 +6,8 @@ use std::collections::VecDeque;
 
 use serde::{Deserialize, Serialize};
 
+use crate::util::argmax;
+
 /// What an action does with the wheels.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(rename_all = "kebab-case")]
@@ -107,18 +109,6 @@ pub struct Decision {
     pub command: Option<(Command, Reason)>,
     /// Wheel speeds after this frame.
     pub wheels: (f32, f32),
-}
-
-/// Index of the largest value; NaN never wins, ties go to the first, and an empty or
-/// all-NaN slice gives 0.
-pub fn argmax<T: num_traits::Float>(v: &[T]) -> usize {
-    let mut best: Option<(usize, T)> = None;
-    for (i, &x) in v.iter().enumerate() {
-        if !x.is_nan() && best.is_none_or(|(_, b)| x > b) {
-            best = Some((i, x));
-        }
-    }
-    best.map_or(0, |(i, _)| i)
 }
 
 /// Turns per-frame readings into actions.
@@ -241,14 +231,6 @@ mod tests {
         let mut v = [(1.0 - p) / 9.0; 10];
         v[d] = p;
         v
-    }
-
-    #[test]
-    fn argmax_is_nan_safe() {
-        assert_eq!(argmax(&[0.1, f32::NAN, 0.5, 0.2]), 2);
-        assert_eq!(argmax(&[f32::NAN, f32::NAN]), 0);
-        assert_eq!(argmax(&[f32::NAN, 0.3, 0.3]), 1);
-        assert_eq!(argmax::<f64>(&[]), 0);
     }
 
     #[test]

@@ -5,6 +5,7 @@
 pub mod augment;
 pub mod net;
 pub mod onnx;
+pub mod printed;
 pub mod report;
 
 use std::fmt;
@@ -19,7 +20,8 @@ use rayon::prelude::*;
 use serde::Serialize;
 
 use crate::data::Dataset;
-use net::{argmax, Grads, Layer, Loss, Net, Real, Shape};
+use crate::util::argmax;
+use net::{Grads, Layer, Loss, Net, Real, Shape};
 
 /// What network to build.
 #[derive(Clone, Debug, PartialEq, Eq)]

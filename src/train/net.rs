@@ -10,6 +10,8 @@ use num_traits::Float;
 use rand::Rng;
 use rand_distr::{Distribution, StandardNormal};
 
+use crate::util::argmax;
+
 /// A float the trainer computes in: f32 to train, f64 to check gradients.
 pub trait Real: Float + AddAssign + Sum + Debug + Default + Send + Sync + 'static {
     /// `c = alpha * a·b + beta * c` with strided matrices (see `matrixmultiply`).
@@ -666,8 +668,6 @@ impl<T: Real> Net<T> {
         grads
     }
 }
-
-pub use crate::stage::decide::argmax;
 
 #[cfg(test)]
 mod tests {

@@ -9,7 +9,8 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use rand_distr::{Distribution, Normal};
 
-use crate::data::{sample_bilinear_wh, Dataset};
+use crate::data::Dataset;
+use crate::gray::sample_bilinear;
 
 /// What a scene shows.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -220,7 +221,7 @@ impl SceneMaker<'_> {
                     let (u, v) = (ca * dx + sa * dy, -sa * dx + ca * dy);
                     let (sx, sy) = (u / scale + *iw as f32 / 2.0 - 0.5, v / scale + *ih as f32 / 2.0 - 0.5);
                     if sx > -1.0 && sy > -1.0 && sx < *iw as f32 && sy < *ih as f32 {
-                        let a = sample_bilinear_wh(ink, *iw, *ih, sx, sy) / 255.0;
+                        let a = sample_bilinear(ink, *iw, *ih, sx, sy) / 255.0;
                         refl = refl * (1.0 - a) + ink_dark * a;
                     }
                 }
@@ -269,61 +270,14 @@ fn jpeg_round_trip(px: &[u8], w: usize, h: usize, quality: u8) -> Option<Vec<u8>
     Some(image::load_from_memory_with_format(&buf, image::ImageFormat::Jpeg).ok()?.into_luma8().into_raw())
 }
 
-/// Printed digits for training: each digit of each font, rendered and normalised as the
-/// firmware's preprocessing normalises what the camera sees (longest side 20 px, centred by
-/// mass in 28×28), repeated `copies` times so that augmentation varies them.
-pub fn printed_digits(fonts: &[FontVec], copies: usize) -> Dataset {
-    let mut ds = Dataset { rows: crate::data::SIDE, cols: crate::data::SIDE, images: Vec::new(), labels: Vec::new() };
-    for font in fonts {
-        for d in 0..10u8 {
-            let Some((w, h, img)) = render_glyph(font, d, 64.0) else { continue };
-            let crop: Vec<f32> = img.iter().map(|&v| v as f32).collect();
-            let Some(tight) = crate::stage::preprocess::tight_box(&crop, w, h) else { continue };
-            let cut: Vec<f32> =
-                (tight.y0..=tight.y1).flat_map(|y| crop[y * w + tight.x0..=y * w + tight.x1].iter().copied()).collect();
-            let digit = crate::stage::preprocess::fit_mnist(&cut, tight.width(), tight.height());
-            for _ in 0..copies {
-                ds.images.extend_from_slice(&digit);
-                ds.labels.push(d);
-            }
-        }
-    }
-    ds
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn fonts() -> Vec<FontVec> {
-        let f = load_fonts(&[PathBuf::from("/usr/share/fonts")]);
-        if f.is_empty() {
-            eprintln!("SKIPPED: no fonts under /usr/share/fonts (apt-get install fonts-dejavu-core)");
-        }
-        f
-    }
-
-    #[test]
-    fn printed_digits_look_like_mnist() {
-        let fonts = fonts();
-        let Some(font) = fonts.first() else { return };
-        let ds = printed_digits(std::slice::from_ref(font), 2);
-        assert_eq!(ds.len(), 20);
-        assert_eq!(&ds.labels[..4], &[0, 0, 1, 1]);
-        for i in 0..ds.len() {
-            let img = ds.image(i);
-            // The 20-px box: nothing in the outer 4-px margin on at least one axis, ink present.
-            let ink = img.iter().filter(|&&v| v > 128).count();
-            assert!(ink > 20, "digit {} has ink", ds.labels[i]);
-            let rows_used = (0..28).filter(|&y| img[y * 28..(y + 1) * 28].iter().any(|&v| v > 0)).count();
-            assert!((18..=22).contains(&rows_used), "digit {}: {rows_used} rows", ds.labels[i]);
-        }
-    }
-
     #[test]
     fn scenes_repeat_for_a_seed_and_blank_views_have_no_digit() {
-        let digits = crate::source::sim::sim_digits().unwrap();
-        let fonts = fonts();
+        let digits = crate::sim::sim_digits().unwrap();
+        let fonts = crate::testdata::fonts();
         let maker = SceneMaker { width: 160, height: 120, digits: &digits, fonts: &fonts, seed: 4 };
         let (a, b) = (maker.scene(Condition::Card, 3), maker.scene(Condition::Card, 3));
         assert_eq!(a.pixels, b.pixels);

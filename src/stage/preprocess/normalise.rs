@@ -1,0 +1,162 @@
+//! Normalisation: the chosen digit cut out of the full-resolution frame and made to look
+//! like MNIST — full-contrast ink, longest side 20 px, centred by mass in 28×28, a pen of
+//! MNIST's width.
+
+use super::segment::Chosen;
+use super::{Found, NoDigit, Polarity, Segmentation};
+use crate::data::{PIXELS, SIDE};
+use crate::gray::{morph_plus, resize_area, tight_box, Rect};
+
+/// Cuts the chosen digit out of the full-resolution frame and normalises it.
+pub(super) fn extract(
+    frame: &[u8],
+    w: usize,
+    h: usize,
+    bg: &[u8],
+    seg: &Segmentation,
+    chosen: &Chosen,
+    polarity: Polarity,
+) -> Result<Found, NoDigit> {
+    let f = seg.factor;
+    // The chosen components, grown by one working pixel so anti-aliased edges survive.
+    let (ww, wh) = (seg.work_w, seg.work_h);
+    let mut grown = vec![false; ww * wh];
+    for (i, l) in chosen.pixel_labels.iter().enumerate() {
+        if *l != 0 && chosen.labels.contains(l) {
+            let (x, y) = (i % ww, i / ww);
+            for gy in y.saturating_sub(1)..=(y + 1).min(wh - 1) {
+                for gx in x.saturating_sub(1)..=(x + 1).min(ww - 1) {
+                    grown[gy * ww + gx] = true;
+                }
+            }
+        }
+    }
+    let b = chosen.bbox;
+    let (fx0, fy0) = ((b.x0.saturating_sub(1)) * f, (b.y0.saturating_sub(1)) * f);
+    let (fx1, fy1) = (((b.x1 + 2) * f).min(w) - 1, ((b.y1 + 2) * f).min(h) - 1);
+    let (cw, ch) = (fx1 - fx0 + 1, fy1 - fy0 + 1);
+    let lo = seg.threshold / 2;
+    let light = polarity == Polarity::LightOnDark;
+    // Working-image column of each crop column, so the loop below divides nothing.
+    let col_w: Vec<usize> = (fx0..=fx1).map(|gx| gx / f).collect();
+    let mut ink = vec![0u8; cw * ch];
+    let mut strong = [0u32; 256];
+    for (y, ink_row) in ink.chunks_exact_mut(cw).enumerate() {
+        let (gy, wy) = (fy0 + y, (fy0 + y) / f);
+        let frame_row = &frame[gy * w + fx0..=gy * w + fx1];
+        let (bg_row, grown_row) = (&bg[wy * ww..(wy + 1) * ww], &grown[wy * ww..(wy + 1) * ww]);
+        for ((out, &v), &wx) in ink_row.iter_mut().zip(frame_row).zip(&col_w) {
+            if grown_row[wx] {
+                let b = bg_row[wx];
+                let d = if light { v.saturating_sub(b) } else { b.saturating_sub(v) };
+                if d > lo {
+                    *out = d;
+                    if d >= seg.threshold {
+                        strong[d as usize] += 1;
+                    }
+                }
+            }
+        }
+    }
+    // Contrast: the typical stroke core (the 90th percentile of strong ink) becomes full
+    // ink, as in MNIST.
+    let total: u32 = strong.iter().sum();
+    if total == 0 {
+        return Err(NoDigit::NoInk);
+    }
+    let mut acc = 0;
+    let p90 = (0..256).find(|&v| {
+        acc += strong[v];
+        acc * 10 >= total * 9
+    });
+    let (lo, hi) = (lo as f32, (p90.unwrap_or(255) as f32).max(lo as f32 + 1.0));
+    let ink: Vec<f32> =
+        ink.iter().map(|&v| if v as f32 > lo { ((v as f32 - lo) / (hi - lo)).min(1.0) * 255.0 } else { 0.0 }).collect();
+    let Some(tight) = tight_box(&ink, cw, ch) else {
+        return Err(NoDigit::NoInk);
+    };
+    let (tw, th) = (tight.width(), tight.height());
+    let mut crop = Vec::with_capacity(tw * th);
+    for y in tight.y0..=tight.y1 {
+        crop.extend_from_slice(&ink[y * cw + tight.x0..=y * cw + tight.x1]);
+    }
+    let digit = fit_mnist(&crop, tw, th);
+    let bbox = Rect { x0: fx0 + tight.x0, y0: fy0 + tight.y0, x1: fx0 + tight.x1, y1: fy0 + tight.y1 };
+    Ok(Found { digit, bbox })
+}
+
+/// MNIST's normalisation of a cropped digit (ink 0..255): scale so the longest side is 20 px
+/// keeping the aspect ratio, then place in 28×28 with the centre of mass at the centre.
+pub fn fit_mnist(crop: &[f32], w: usize, h: usize) -> [u8; PIXELS] {
+    let s = 20.0 / w.max(h) as f32;
+    let (nw, nh) = (((w as f32 * s).round() as usize).clamp(1, 20), ((h as f32 * s).round() as usize).clamp(1, 20));
+    let small = resize_area(crop, w, h, nw, nh);
+    let mut digit = place_by_mass(&small, nw, nh);
+    normalise_stroke(&mut digit);
+    digit
+}
+
+/// Estimated stroke width of a 28×28 digit in pixels: twice the ink area over the outline
+/// length, counted as ink/background pixel edges (a stroke of width t and length L has area
+/// tL and an outline of about 2L).
+pub fn stroke_width(digit: &[u8; PIXELS]) -> f32 {
+    let ink = |x: i32, y: i32| {
+        (0..SIDE as i32).contains(&x) && (0..SIDE as i32).contains(&y) && digit[y as usize * SIDE + x as usize] >= 128
+    };
+    let (mut area, mut outline) = (0u32, 0u32);
+    for y in 0..SIDE as i32 {
+        for x in 0..SIDE as i32 {
+            if ink(x, y) {
+                area += 1;
+                outline +=
+                    [(1, 0), (-1, 0), (0, 1), (0, -1)].iter().filter(|(dx, dy)| !ink(x + dx, y + dy)).count() as u32;
+            }
+        }
+    }
+    if outline == 0 {
+        0.0
+    } else {
+        2.0 * area as f32 / outline as f32
+    }
+}
+
+/// MNIST's pen: 97 % of its test digits measure between 1.1 and 3.6 px by [`stroke_width`]
+/// (median 2.0). Hairline printed strokes are thickened, fat marker strokes thinned, by one
+/// pixel; digits within MNIST's range are left alone.
+pub fn normalise_stroke(digit: &mut [u8; PIXELS]) {
+    let t = stroke_width(digit);
+    let op: fn(u8, u8) -> u8 = if t > 0.0 && t < 1.1 {
+        u8::max
+    } else if t > 3.6 {
+        u8::min
+    } else {
+        return;
+    };
+    let out = morph_plus(digit, SIDE, SIDE, op);
+    digit.copy_from_slice(&out);
+}
+
+/// Puts a patch of at most 28×28 into a 28×28 field so its centre of mass lands on (14, 14)
+/// (`round(14 - com)`, as MNIST's centring is usually reproduced), kept inside the field.
+pub fn place_by_mass(patch: &[f32], w: usize, h: usize) -> [u8; PIXELS] {
+    let (mut m, mut mx, mut my) = (0f64, 0f64, 0f64);
+    for y in 0..h {
+        for x in 0..w {
+            let v = patch[y * w + x] as f64;
+            m += v;
+            mx += v * x as f64;
+            my += v * y as f64;
+        }
+    }
+    let (cx, cy) = if m > 0.0 { (mx / m, my / m) } else { (w as f64 / 2.0, h as f64 / 2.0) };
+    let place =
+        |com: f64, len: usize| ((SIDE as f64 / 2.0 - com).round() as i64).clamp(0, (SIDE - len) as i64) as usize;
+    let (ox, oy) = (place(cx, w), place(cy, h));
+    let mut out = [0u8; PIXELS];
+    for y in 0..h {
+        for x in 0..w {
+            out[(oy + y) * SIDE + ox + x] = patch[y * w + x].round().clamp(0.0, 255.0) as u8;
+        }
+    }
+    out
+}
