@@ -6,31 +6,27 @@ use std::path::Path;
 use criterion::{criterion_group, criterion_main, Criterion};
 
 use digitbot::config::Config;
-use digitbot::pipeline::Pipeline;
+use digitbot::pipeline::{Overrides, Pipeline};
 use digitbot::sim::scenario::Scenario;
 use digitbot::source::sim::SimCamera;
 use digitbot::source::{FrameSource, Poll};
-use digitbot::stage::decide::Decider;
 use digitbot::stage::preprocess::preprocess;
 
 fn bench(c: &mut Criterion) {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let cfg = Config::load(&root.join("config/sim.toml")).expect("config/sim.toml");
-    let (model, scale) = digitbot::cli::load_model(&cfg.model_path, None, None).expect("default model");
+    let mut pipeline = Pipeline::from_config(&cfg, &Overrides::default()).expect("default model");
     let scenario = Scenario::parse("[[segment]]\nseconds = 1\ndigit = 7\n").expect("scenario");
     let mut cam = SimCamera::new(640, 480, 30.0, scenario, 1, false, None).expect("camera");
-    let Ok(Poll::Frame(frame)) = cam.next_frame() else { panic!("the simulator gives a frame") };
-    let mut pipeline =
-        Pipeline { params: cfg.preprocess.clone(), model, scale, decider: Decider::new(cfg.decision.clone()) };
+    let Ok(Poll::Frame(mut frame)) = cam.next_frame() else { panic!("the simulator gives a frame") };
     let found =
         preprocess(&frame.pixels, frame.width, frame.height, &pipeline.params).expect("the frame holds a digit");
     let input = pipeline.model_input(&found.digit);
 
     c.bench_function("pipeline 640x480 frame -> decision", |b| {
-        let mut t = 0;
         b.iter(|| {
-            t += 33;
-            pipeline.process(&frame.pixels, frame.width, frame.height, t).expect("process")
+            frame.t_ms += 33;
+            pipeline.process(&frame).expect("process")
         })
     });
     c.bench_function("preprocess 640x480", |b| {

@@ -6,8 +6,10 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
+pub use crate::sink::leds::LedConfig;
 use crate::sink::motor_hat::MotorConfig;
 use crate::source::convert::PixelFormat;
+pub use crate::source::CameraConfig;
 use crate::stage::decide::{ActionSpec, DecisionConfig, Motion};
 use crate::stage::model::InputScale;
 use crate::stage::preprocess::{Params, Polarity};
@@ -194,36 +196,6 @@ struct RawSim {
     seed: u64,
 }
 
-/// Camera settings.
-#[derive(Clone, Debug, PartialEq)]
-pub struct CameraConfig {
-    pub device: PathBuf,
-    /// A fixed pixel format, or None to take the first the camera offers.
-    pub format: Option<PixelFormat>,
-    pub width: usize,
-    pub height: usize,
-    pub fps: f32,
-    /// No frame for this long is a stalled camera.
-    pub timeout_ms: u64,
-    pub exposure: Option<i64>,
-    pub gain: Option<i64>,
-}
-
-/// How the LEDs are driven.
-#[derive(Clone, Debug, PartialEq)]
-pub enum LedConfig {
-    None,
-    /// A GPIO character device (path or label) and line offsets.
-    Cdev {
-        chip: String,
-        lines: Vec<u32>,
-    },
-    /// Raspberry Pi BCM pin numbers through rppal.
-    Rppal {
-        pins: Vec<u32>,
-    },
-}
-
 /// Simulator settings.
 #[derive(Clone, Debug, PartialEq)]
 pub struct SimConfig {
@@ -260,7 +232,7 @@ impl Config {
             .map_err(|e| ConfigError::Parse { path: path.into(), message: e.to_string().trim_end().to_string() })?;
         let invalid = |key: &str, message: String| ConfigError::Invalid { path: path.into(), key: key.into(), message };
         let base = path.parent().unwrap_or(Path::new("."));
-        let resolve = |p: &Path| if p.is_absolute() { p.to_path_buf() } else { base.join(p) };
+        let resolve = |p: &Path| if p.is_absolute() { p.to_path_buf() } else { tidy(&base.join(p)) };
 
         let input_scale = match (&raw.model.input_range, &raw.model.input_mean_std) {
             (Some(_), Some(_)) => {
@@ -389,6 +361,26 @@ impl Config {
     }
 }
 
+/// `a/b/../c` as `a/c`, so that logs show the path a user would type.
+fn tidy(path: &Path) -> PathBuf {
+    use std::path::Component;
+    let mut out = PathBuf::new();
+    for c in path.components() {
+        match c {
+            Component::ParentDir if matches!(out.components().next_back(), Some(Component::Normal(_))) => {
+                out.pop();
+            }
+            Component::CurDir => {}
+            other => out.push(other),
+        }
+    }
+    if out.as_os_str().is_empty() {
+        PathBuf::from(".")
+    } else {
+        out
+    }
+}
+
 fn in_range(v: i64, lo: i64, hi: i64) -> Result<i64, String> {
     if (lo..=hi).contains(&v) {
         Ok(v)
@@ -455,7 +447,7 @@ motion = "stop"
     #[test]
     fn good_config_validates_and_resolves_paths() {
         let c = Config::parse(GOOD, Path::new("cfg/x.toml")).unwrap();
-        assert_eq!(c.model_path, Path::new("cfg/../models/m.onnx"));
+        assert_eq!(c.model_path, Path::new("models/m.onnx"));
         assert_eq!(c.decision.actions[1], Some(ActionSpec { motion: Motion::Forward, speed: 0.5, duration_ms: 800 }));
         assert_eq!(c.decision.actions[2], None);
         assert_eq!(c.preprocess, Params::default());

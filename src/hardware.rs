@@ -1,5 +1,6 @@
-//! The robot's hardware as the config describes it: opening the motor HAT and the LEDs,
-//! listing what is attached (`digitbot probe`) and the wheels-up check (`digitbot selftest`).
+//! The robot's hardware as the config describes it: opening the motor HAT, stopping it
+//! from outside the firmware (`digitbot stop-motors`), listing what is attached (`digitbot
+//! probe`) and the wheels-up check (`digitbot selftest`).
 
 use std::io::Write;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -7,30 +8,29 @@ use std::time::Duration;
 
 use anyhow::{Context, Result};
 
-use crate::config::LedConfig;
-use crate::sink::leds::{CdevPins, Leds, RppalPins};
-use crate::sink::motor_hat::{MotorConfig, MotorHat};
+use crate::sink::leds::Leds;
+use crate::sink::motor_hat::{self, MotorConfig, MotorHat};
 use crate::sink::Actuators;
 
-/// Opens the motor HAT on `/dev/i2c-N`; the wheels are released before this returns.
-pub fn open_motors(cfg: &MotorConfig) -> Result<MotorHat<rppal::i2c::I2c>> {
-    let i2c = rppal::i2c::I2c::with_bus(cfg.i2c_bus).with_context(|| {
+fn open_bus(cfg: &MotorConfig) -> Result<rppal::i2c::I2c> {
+    rppal::i2c::I2c::with_bus(cfg.i2c_bus).with_context(|| {
         format!(
             "opening /dev/i2c-{} for the motor HAT (is the bus right — 1 on a Nano, 7 on an Orin — and is the \
              user in the i2c group?)",
             cfg.i2c_bus
         )
-    })?;
-    Ok(MotorHat::new(i2c, cfg.clone())?)
+    })
 }
 
-/// Opens the LEDs, all off, or None when the config has none.
-pub fn open_leds(cfg: &LedConfig) -> Result<Option<Leds>> {
-    Ok(match cfg {
-        LedConfig::None => None,
-        LedConfig::Cdev { chip, lines } => Some(Leds::new(CdevPins::open(chip, lines)?)?),
-        LedConfig::Rppal { pins } => Some(Leds::new(RppalPins::open(pins)?)?),
-    })
+/// Opens the motor HAT on `/dev/i2c-N`; the wheels are released before this returns.
+pub fn open_motors(cfg: &MotorConfig) -> Result<MotorHat<rppal::i2c::I2c>> {
+    Ok(MotorHat::new(open_bus(cfg)?, cfg.clone())?)
+}
+
+/// `digitbot stop-motors`: every output of the motor HAT off, whether or not the firmware
+/// is running (see [`motor_hat::stop_all`]).
+pub fn stop_motors(cfg: &MotorConfig) -> Result<()> {
+    Ok(motor_hat::stop_all(&mut open_bus(cfg)?, cfg)?)
 }
 
 /// I2C buses and the addresses that answer on each, like `i2cdetect -y`.

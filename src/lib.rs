@@ -7,11 +7,10 @@
 pub mod cli;
 pub mod config;
 pub mod data;
-pub mod dump;
+pub mod eval;
 pub mod gray;
 pub mod hardware;
 pub mod pipeline;
-pub mod service;
 pub mod sim;
 pub mod sink;
 pub mod source;

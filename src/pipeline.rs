@@ -1,20 +1,34 @@
-//! The loop: source → preprocess → model → decide → sinks, with the motors stopped at
-//! start-up and on every way out (end of stream, error, signal, panic).
+//! The per-frame work (preprocess → model → decide), built in one place from the validated
+//! config, and the loop that runs it: source → pipeline → actuators and sinks, with the
+//! motors stopped at start-up and on every way out (end of stream, error, signal, panic).
 
-use std::io::Write;
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Instant;
 
 use anyhow::{Context, Result};
-use serde::Serialize;
 
+use crate::config::Config;
 use crate::data::PIXELS;
-use crate::sink::Actuators;
+use crate::sink::{Actuators, FrameReport, Interruption, Sinks};
 use crate::source::{Frame, FrameSource, Poll};
-use crate::stage::decide::{Command, Decider, Decision, Reason};
+use crate::stage::decide::{Command, Decider, Decision, DecisionConfig};
 use crate::stage::model::{InputScale, Model};
-use crate::stage::preprocess::{self, Found, NoDigit, Params};
+use crate::stage::preprocess::{self, Found, NoDigit, Params, Segmentation};
+
+/// What a command line may change in the config's pipeline.
+#[derive(Clone, Debug, Default)]
+pub struct Overrides {
+    /// Another model file.
+    pub model: Option<PathBuf>,
+    /// Another input scale (`--input-range`, `--input-mean-std`).
+    pub scale: Option<InputScale>,
+    /// Another confidence threshold.
+    pub threshold: Option<f32>,
+    /// Judge each frame on its own (no vote over frames): `classify` and `eval`.
+    pub single_frame: bool,
+}
 
 /// The per-frame work, from frame to decision.
 pub struct Pipeline {
@@ -22,64 +36,118 @@ pub struct Pipeline {
     pub model: Model,
     pub scale: InputScale,
     pub decider: Decider,
+    /// Keep each frame's segmentation in its result (for `--dump` and the live view).
+    pub keep_segmentation: bool,
+}
+
+/// Milliseconds spent in each stage of one frame.
+#[derive(Clone, Copy, Debug, Default, PartialEq, serde::Serialize)]
+pub struct Timings {
+    pub preprocess: f64,
+    pub model: f64,
+    pub decide: f64,
+}
+
+impl Timings {
+    pub fn total(&self) -> f64 {
+        self.preprocess + self.model + self.decide
+    }
 }
 
 /// What one frame produced.
 #[derive(Clone, Debug)]
 pub struct FrameResult {
     pub found: Result<Found, NoDigit>,
+    /// The segmentation, when the pipeline keeps it and there was one.
+    pub segmentation: Option<Segmentation>,
     pub probabilities: Option<[f32; 10]>,
     pub decision: Decision,
+    pub timings: Timings,
     /// Preprocess + model + decision, in milliseconds.
     pub ms: f64,
 }
 
+fn ms_since(t: Instant) -> f64 {
+    t.elapsed().as_secs_f64() * 1000.0
+}
+
 impl Pipeline {
+    /// The pipeline a config describes, with the command line's overrides: the one way
+    /// every command, test and benchmark builds it.
+    pub fn from_config(cfg: &Config, o: &Overrides) -> Result<Pipeline> {
+        let path = o.model.clone().unwrap_or_else(|| cfg.model_path.clone());
+        let model = Model::load(&path)?;
+        let (scale, from) = model.choose_scale(o.scale, cfg.input_scale);
+        log::info!("model {}: input {:?}, {scale} ({from})", path.display(), model.input_shape());
+        let mut decision = cfg.decision.clone();
+        if let Some(t) = o.threshold {
+            if !(0.0..=1.0).contains(&t) {
+                anyhow::bail!("--threshold must be within 0..=1, got {t}");
+            }
+            decision.threshold = t;
+        }
+        if o.single_frame {
+            decision = DecisionConfig { votes: 1, agreement: 1, cooldown_ms: 0, hold_ms: 1, ..decision };
+        }
+        Ok(Pipeline {
+            params: cfg.preprocess.clone(),
+            model,
+            scale,
+            decider: Decider::new(decision),
+            keep_segmentation: false,
+        })
+    }
+
     /// The model's input for a 28×28 MNIST-style digit.
     pub fn model_input(&self, digit: &[u8; PIXELS]) -> [f32; PIXELS] {
         self.scale.to_input(digit)
     }
 
-    /// Classifies one grayscale frame and decides.
-    pub fn process(&mut self, pixels: &[u8], width: usize, height: usize, t_ms: u64) -> Result<FrameResult> {
+    /// Reads one frame and decides.
+    pub fn process(&mut self, frame: &Frame) -> Result<FrameResult> {
         let start = Instant::now();
-        let found = preprocess::preprocess(pixels, width, height, &self.params);
+        let (found, segmentation) = if self.keep_segmentation {
+            preprocess::preprocess_detailed(&frame.pixels, frame.width, frame.height, &self.params)
+        } else {
+            (preprocess::preprocess(&frame.pixels, frame.width, frame.height, &self.params), None)
+        };
+        let preprocess_ms = ms_since(start);
+        let model_start = Instant::now();
         let probabilities = match &found {
             Ok(f) => Some(self.model.probabilities(&self.model_input(&f.digit))?),
             Err(_) => None,
         };
-        let decision = self.decider.update(t_ms, probabilities.as_ref());
-        Ok(FrameResult { found, probabilities, decision, ms: start.elapsed().as_secs_f64() * 1000.0 })
+        let model_ms = ms_since(model_start);
+        let decide_start = Instant::now();
+        let decision = self.decider.update(frame.t_ms, probabilities.as_ref());
+        let timings = Timings { preprocess: preprocess_ms, model: model_ms, decide: ms_since(decide_start) };
+        Ok(FrameResult { found, segmentation, probabilities, decision, timings, ms: ms_since(start) })
     }
 }
 
-/// One line of `--decisions`: a JSON object per frame, and a last one for the shutdown.
-#[derive(Serialize)]
-pub struct Record<'a> {
-    pub frame: u64,
-    pub t_ms: u64,
-    pub digit: Option<u8>,
-    pub confidence: f32,
-    pub voted: Option<u8>,
-    pub action: Option<&'static str>,
-    pub reason: Option<&'a str>,
-    pub wheels: [f32; 2],
-    pub ms: f64,
+/// Holds from outside the loop: the live view's emergency stop and pause.
+#[derive(Debug, Default)]
+pub struct Controls {
+    /// Latched: the wheels stay stopped until `resume`.
+    pub estop: AtomicBool,
+    /// The robot stops acting and the view holds its frame until `resume`.
+    pub paused: AtomicBool,
 }
 
-impl<'a> Record<'a> {
-    /// A record of the wheels being stopped outside the decision logic.
-    fn stop(frame: u64, t_ms: u64, reason: &'a str) -> Self {
-        Record {
-            frame,
-            t_ms,
-            digit: None,
-            confidence: 0.0,
-            voted: None,
-            action: Some("stop"),
-            reason: Some(reason),
-            wheels: [0.0, 0.0],
-            ms: 0.0,
+impl Controls {
+    pub fn resume(&self) {
+        self.estop.store(false, Ordering::SeqCst);
+        self.paused.store(false, Ordering::SeqCst);
+    }
+
+    /// Why the robot is held, if it is.
+    pub fn hold(&self) -> Option<&'static str> {
+        if self.estop.load(Ordering::SeqCst) {
+            Some("e-stop")
+        } else if self.paused.load(Ordering::SeqCst) {
+            Some("paused")
+        } else {
+            None
         }
     }
 }
@@ -91,17 +159,13 @@ pub struct Summary {
     pub actions: Vec<(u64, &'static str)>,
 }
 
+/// What ends a run besides its source, and what can hold it.
+#[derive(Clone, Default)]
 pub struct RunOptions {
     pub max_frames: Option<u64>,
-    pub decisions: Option<Box<dyn Write>>,
     /// Set by a signal handler to end the loop.
     pub shutdown: Arc<AtomicBool>,
-    /// Print each decision to stdout.
-    pub print: bool,
-    /// systemd's watchdog, fed once per processed frame.
-    pub notifier: Option<crate::service::Notifier>,
-    /// `--dump DIR`: frame, mask and model input of every frame as PNGs.
-    pub dump: Option<crate::dump::Dumper>,
+    pub controls: Arc<Controls>,
 }
 
 /// Calls `stop()` when dropped, so a panic unwinding through the loop still stops the wheels.
@@ -115,23 +179,19 @@ impl Drop for StopGuard<'_> {
     }
 }
 
-fn reason_name(r: Reason) -> &'static str {
-    match r {
-        Reason::Digit => "digit",
-        Reason::Done => "action done",
-        Reason::Hold => "no digit for hold_ms",
-    }
-}
-
-/// Runs the loop until the source ends, `max_frames`, a shutdown request or an error.
+/// Runs the loop until the source ends, `max_frames`, a shutdown request or an error: each
+/// frame goes through the pipeline, its command to the actuators, and its report to every
+/// sink. Stalls, camera loss and holds stop the wheels first and are reported after.
 pub fn run(
     source: &mut dyn FrameSource,
     pipeline: &mut Pipeline,
-    sink: &mut dyn Actuators,
-    mut opts: RunOptions,
+    actuators: &mut dyn Actuators,
+    sinks: &mut Sinks,
+    opts: &RunOptions,
 ) -> Result<Summary> {
-    sink.stop().context("stopping the motors at start-up")?;
-    let guard = StopGuard(sink);
+    actuators.stop().context("stopping the motors at start-up")?;
+    pipeline.keep_segmentation |= sinks.want_segmentation();
+    let guard = StopGuard(actuators);
     let mut summary = Summary::default();
     let mut last_t = 0;
     let mut fault: Option<String> = None;
@@ -144,7 +204,20 @@ pub fn run(
             if opts.max_frames.is_some_and(|m| summary.frames >= m) {
                 return Ok(());
             }
-            let Frame { width, height, pixels, t_ms } = match source.next_frame()? {
+            // A hold from the live view stops the wheels at once, even between frames.
+            let hold = opts.controls.hold();
+            if hold.is_some() != pipeline.decider.inhibited() {
+                pipeline.decider.inhibit(hold.is_some());
+                if let Some(why) = hold {
+                    guard.0.stop()?;
+                    log::warn!("{why}: motors stopped until resume");
+                    summary.actions.push((summary.frames, "stop"));
+                    sinks.interrupted(&Interruption { frame: summary.frames, t_ms: last_t, why })?;
+                } else {
+                    log::info!("resumed");
+                }
+            }
+            let frame = match source.next_frame()? {
                 Poll::Frame(f) => f,
                 Poll::Waiting => continue,
                 Poll::End => {
@@ -158,7 +231,6 @@ pub fn run(
                 poll @ (Poll::Stalled { t_ms } | Poll::Lost { t_ms, .. }) => {
                     // Stop first, then say so, once per fault.
                     guard.0.stop()?;
-                    guard.0.show(None)?;
                     pipeline.decider.reset();
                     let why = match poll {
                         Poll::Lost { why, .. } => format!("camera lost: {why}"),
@@ -166,13 +238,7 @@ pub fn run(
                     };
                     log::warn!("{}: {why}; motors stopped, waiting for frames", source.describe());
                     summary.actions.push((summary.frames, "stop"));
-                    if opts.print {
-                        println!("t={:>7.2}s  {why} -> stop", t_ms as f64 / 1000.0);
-                    }
-                    if let Some(w) = opts.decisions.as_mut() {
-                        let rec = Record::stop(summary.frames, t_ms, &why);
-                        writeln!(w, "{}", serde_json::to_string(&rec)?).context("writing --decisions")?;
-                    }
+                    sinks.interrupted(&Interruption { frame: summary.frames, t_ms, why: &why })?;
                     fault = Some(why);
                     last_t = t_ms;
                     continue;
@@ -181,82 +247,29 @@ pub fn run(
             if let Some(why) = fault.take() {
                 log::info!("{}: frames are back after {why}", source.describe());
             }
-            last_t = t_ms;
-            let r = pipeline.process(&pixels, width, height, t_ms)?;
-            if let Some(n) = opts.notifier.as_mut() {
-                n.frame();
-            }
-            if let Some(d) = &opts.dump {
-                d.write(&format!("frame-{:05}", summary.frames), &pixels, width, height, &pipeline.params)?;
-            }
-            let d = &r.decision;
-            guard.0.show(d.digit)?;
-            if let Some((cmd, _)) = d.command {
+            last_t = frame.t_ms;
+            let r = pipeline.process(&frame)?;
+            if let Some((cmd, _)) = r.decision.command {
                 match cmd {
                     Command::Drive { left, right, .. } => guard.0.set_motors(left, right)?,
                     Command::Stop => guard.0.stop()?,
                 }
                 summary.actions.push((summary.frames, cmd.name()));
             }
-            if opts.print {
-                print_decision(summary.frames, t_ms, &r);
-            }
-            if let Some(w) = opts.decisions.as_mut() {
-                let rec = Record {
-                    frame: summary.frames,
-                    t_ms,
-                    digit: d.digit,
-                    confidence: d.confidence,
-                    voted: d.voted,
-                    action: d.command.map(|(c, _)| c.name()),
-                    reason: d.command.map(|(_, r)| reason_name(r)),
-                    wheels: [d.wheels.0, d.wheels.1],
-                    ms: r.ms,
-                };
-                writeln!(w, "{}", serde_json::to_string(&rec)?).context("writing --decisions")?;
-            }
+            sinks.frame(&FrameReport { index: summary.frames, frame: &frame, result: &r })?;
             summary.frames += 1;
         }
     })();
     // Stop before reporting anything, whatever happened above.
     let stopped = guard.0.stop().context("stopping the motors");
     std::mem::forget(guard);
-    if let Some(n) = &opts.notifier {
-        n.stopping();
-    }
     let reason = match &result {
         Ok(()) => "shutdown".to_string(),
         Err(e) => format!("error: {e:#}"),
     };
-    if let Some(w) = opts.decisions.as_mut() {
-        let rec = Record::stop(summary.frames, last_t, &reason);
-        let _ = writeln!(w, "{}", serde_json::to_string(&rec)?);
-        let _ = w.flush();
-    }
-    if opts.print {
-        println!("stop ({reason}) after {} frames", summary.frames);
-    }
+    let finished = sinks.finish(&Interruption { frame: summary.frames, t_ms: last_t, why: &reason });
     result?;
     stopped?;
+    finished?;
     Ok(summary)
-}
-
-fn print_decision(frame: u64, t_ms: u64, r: &FrameResult) {
-    let d = &r.decision;
-    let seen = match (&r.found, d.digit) {
-        (Err(why), _) => format!("no digit ({})", why.as_str()),
-        (Ok(_), Some(digit)) => format!("digit {digit} ({:.0}%)", d.confidence * 100.0),
-        (Ok(_), None) => format!("unsure ({:.0}%)", d.confidence * 100.0),
-    };
-    match d.command {
-        Some((cmd, why)) => println!(
-            "frame {frame:>5} t={:>7.2}s  {seen:<28} -> {} ({})  wheels {:+.2} {:+.2}",
-            t_ms as f64 / 1000.0,
-            cmd.name(),
-            reason_name(why),
-            d.wheels.0,
-            d.wheels.1
-        ),
-        None => log::debug!("frame {frame} t={t_ms}ms {seen}"),
-    }
 }

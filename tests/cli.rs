@@ -61,9 +61,12 @@ fn sim_run_decides_the_scenarios_actions_and_ends_stopped() {
     }
     let last = recs.last().unwrap();
     assert_eq!(last["wheels"], serde_json::json!([0.0, 0.0]));
-    for key in ["frame", "t_ms", "digit", "confidence", "action"] {
-        assert!(recs[40].get(key).is_some(), "record has {key}: {}", recs[40]);
-    }
+    // Frame 40 at 30 fps: its number, its time, and a reading of the 1 shown then.
+    let r = &recs[40];
+    assert_eq!((r["frame"].as_u64(), r["t_ms"].as_u64()), (Some(40), Some(1333)), "{r}");
+    assert_eq!(r["digit"], 1, "{r}");
+    assert!((0.6..=1.0).contains(&r["confidence"].as_f64().unwrap()), "{r}");
+    assert!(r["ms"].as_f64().unwrap() > 0.0, "{r}");
 }
 
 #[test]
@@ -254,8 +257,13 @@ fn sigterm_while_driving_stops_the_wheels_and_exits_cleanly() {
         .stdout(std::process::Stdio::null())
         .spawn()
         .unwrap();
-    // Paced at 30 fps: after a second it has decided to drive.
-    std::thread::sleep(std::time::Duration::from_millis(1500));
+    // Wait until it has decided to drive (the log is flushed at every action).
+    let started = std::time::Instant::now();
+    while !std::fs::read_to_string(&out).unwrap_or_default().contains("\"action\":\"forward\"") {
+        assert!(started.elapsed().as_secs() < 20, "no forward action within 20 s");
+        assert!(child.try_wait().unwrap().is_none(), "it ended before driving");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
     let killed = std::process::Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
     assert!(killed.success());
     let status = child.wait().unwrap();
@@ -268,10 +276,8 @@ fn sigterm_while_driving_stops_the_wheels_and_exits_cleanly() {
 }
 
 #[test]
+#[cfg_attr(feature = "camera", ignore = "with the camera built in, this would open /dev/video0")]
 fn the_robot_build_without_a_camera_says_how_to_get_one() {
-    if cfg!(feature = "camera") {
-        return; // with the camera built in, this would open /dev/video0
-    }
     let out = digitbot().args(["run", "--config", "config/sim.toml", "--frames", "1"]).output().unwrap();
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
@@ -323,4 +329,26 @@ fn scenario_scenes_cards_and_printed_signs_drive_the_robot() {
         assert_eq!(r["digit"], Value::Null, "{r}");
     }
     assert!(recs[100..119].iter().all(|r| r["digit"] == 0), "the 0 on paper is read");
+}
+
+#[test]
+fn stop_motors_names_the_bus_it_cannot_open_and_knows_when_there_is_none() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = std::fs::read_to_string(root().join("config/sim.toml")).unwrap();
+    let none = dir.path().join("none.toml");
+    std::fs::write(&none, &cfg).unwrap();
+    let out = digitbot().args(["stop-motors", "--config"]).arg(&none).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("no motor driver"));
+    // A motor HAT on a bus this machine does not have: one clear error, non-zero exit.
+    let hat = dir.path().join("hat.toml");
+    std::fs::write(
+        &hat,
+        cfg.replace("driver = \"none\"", "driver = \"motor-hat\"").replace("i2c_bus = 1", "i2c_bus = 250"),
+    )
+    .unwrap();
+    let out = digitbot().args(["stop-motors", "--config"]).arg(&hat).output().unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("/dev/i2c-250") && err.contains("i2c group"), "{err}");
 }

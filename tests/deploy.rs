@@ -60,3 +60,16 @@ fn a_host_is_required() {
     let (ok, _) = plan(&["--dry-run", "--bogus", "a@b"]);
     assert!(!ok);
 }
+
+#[test]
+fn the_service_stops_the_motors_after_every_stop() {
+    let unit = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/deploy/digitbot.service")).unwrap();
+    let lines: Vec<&str> = unit.lines().map(str::trim).collect();
+    assert!(
+        lines.contains(&"ExecStopPost=/opt/digitbot/bin/digitbot stop-motors --config /etc/digitbot/robot.toml"),
+        "{unit}"
+    );
+    // systemd runs ExecStopPost= after SIGKILL and watchdog aborts too, as the same user:
+    // that user must still reach the I2C bus.
+    assert!(lines.contains(&"DeviceAllow=char-i2c rw"));
+}

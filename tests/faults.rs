@@ -4,20 +4,19 @@
 
 use std::panic::AssertUnwindSafe;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::AtomicBool;
-use std::sync::Arc;
 
 use serde_json::Value;
 
 use digitbot::config::Config;
-use digitbot::pipeline::{run, Pipeline, RunOptions, Summary};
+use digitbot::pipeline::{run, Overrides, Pipeline, RunOptions, Summary};
 use digitbot::sim::scenario::Scenario;
-use digitbot::sink::fake::RecordingI2c;
+use digitbot::sink::decisions::DecisionLog;
+use digitbot::sink::fake::{RecordingI2c, RecordingPins};
+use digitbot::sink::leds::Leds;
 use digitbot::sink::motor_hat::{MotorConfig, MotorHat};
-use digitbot::sink::{Actuators, Event, RecordingSink};
+use digitbot::sink::{Actuators, Event, RecordingSink, Sinks};
 use digitbot::source::sim::SimCamera;
 use digitbot::source::{FrameSource, Poll};
-use digitbot::stage::decide::Decider;
 
 fn config() -> Config {
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("config/sim.toml");
@@ -27,26 +26,28 @@ fn config() -> Config {
 }
 
 fn pipeline(cfg: &Config) -> Pipeline {
-    let (model, scale) = digitbot::cli::load_model(&cfg.model_path, None, None).unwrap();
-    Pipeline { params: cfg.preprocess.clone(), model, scale, decider: Decider::new(cfg.decision.clone()) }
+    Pipeline::from_config(cfg, &Overrides::default()).unwrap()
 }
 
 /// Runs a scenario; returns the summary (or error text), the actuator events and the
 /// decision records.
 fn run_scenario(scenario: &str, sink: &mut dyn Actuators, dir: &Path) -> (Result<Summary, String>, Vec<Value>) {
+    run_with_sinks(scenario, sink, dir, Sinks::new())
+}
+
+/// [`run_scenario`] with more sinks than the decision log.
+fn run_with_sinks(
+    scenario: &str,
+    sink: &mut dyn Actuators,
+    dir: &Path,
+    mut sinks: Sinks,
+) -> (Result<Summary, String>, Vec<Value>) {
     let cfg = config();
     let mut cam = SimCamera::new(320, 240, 30.0, Scenario::parse(scenario).unwrap(), 3, false, None).unwrap();
     let path = dir.join("decisions.jsonl");
-    let file = std::fs::File::create(&path).unwrap();
-    let opts = RunOptions {
-        max_frames: None,
-        decisions: Some(Box::new(file)),
-        shutdown: Arc::new(AtomicBool::new(false)),
-        print: false,
-        notifier: None,
-        dump: None,
-    };
-    let result = run(&mut cam, &mut pipeline(&cfg), sink, opts).map_err(|e| format!("{e:#}"));
+    sinks.push(DecisionLog::create(&path).unwrap());
+    let result =
+        run(&mut cam, &mut pipeline(&cfg), sink, &mut sinks, &RunOptions::default()).map_err(|e| format!("{e:#}"));
     let recs = std::fs::read_to_string(&path).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect();
     (result, recs)
 }
@@ -81,7 +82,7 @@ fn check_fault(fault: &str, reason: &str) {
         "{fault}"
     );
     // The stop reached the wheels while the fault lasted, before the next motion.
-    let ev: Vec<Event> = rec.events().into_iter().filter(|e| !matches!(e, Event::Show(_))).collect();
+    let ev = rec.events();
     let forward = ev.iter().position(|e| *e == Event::Motors(0.4, 0.4)).unwrap();
     let left = ev.iter().position(|e| *e == Event::Motors(-0.3, 0.3)).unwrap();
     assert!(ev[forward + 1..left].contains(&Event::Stop), "{fault}: {ev:?}");
@@ -130,15 +131,9 @@ fn a_panic_mid_run_still_stops_the_wheels() {
     let rec = RecordingSink::new();
     let mut sink = rec.clone();
     let mut p = pipeline(&cfg);
-    let opts = RunOptions {
-        max_frames: None,
-        decisions: None,
-        shutdown: Arc::new(AtomicBool::new(false)),
-        print: false,
-        notifier: None,
-        dump: None,
-    };
-    let outcome = std::panic::catch_unwind(AssertUnwindSafe(|| run(&mut src, &mut p, &mut sink, opts)));
+    let outcome = std::panic::catch_unwind(AssertUnwindSafe(|| {
+        run(&mut src, &mut p, &mut sink, &mut Sinks::new(), &RunOptions::default())
+    }));
     assert!(outcome.is_err(), "the panic went through");
     let ev = rec.events();
     assert!(ev.contains(&Event::Motors(0.4, 0.4)), "it was driving: {ev:?}");
@@ -162,4 +157,26 @@ fn an_i2c_error_ends_the_run_with_the_wheels_released_and_a_hint() {
     assert!(last["reason"].as_str().unwrap().starts_with("error: "), "{last}");
     // After the failure, releasing was tried again and again (every attempt failed).
     assert!(bus.attempts() > 6, "{} attempts", bus.attempts());
+}
+
+#[test]
+fn a_failing_led_is_switched_off_and_the_robot_carries_on() {
+    let dir = tempfile::tempdir().unwrap();
+    let pins = RecordingPins::new(4);
+    let leds = Leds::new(pins.clone()).unwrap();
+    // Showing the first digit fails on its second pin write; the GPIO works again after.
+    pins.fail_after(1, 1);
+    let mut sinks = Sinks::new();
+    sinks.push(leds);
+    let rec = RecordingSink::new();
+    let scenario = "[[segment]]\nseconds = 1.5\ndigit = 1\n[[segment]]\nseconds = 1.0\nblank = true\n\
+                    [[segment]]\nseconds = 1.5\ndigit = 3\n";
+    let (result, recs) = run_with_sinks(scenario, &mut rec.clone(), dir.path(), sinks);
+    assert!(result.is_ok(), "an LED does not end the run: {result:?}");
+    let acts: Vec<String> = actions(&recs).into_iter().map(|(a, _)| a).collect();
+    assert_eq!(acts, ["forward", "stop", "left", "stop", "stop"], "the robot carried on");
+    assert!(rec.events().contains(&Event::Motors(-0.3, 0.3)), "and still drove after the LED failed");
+    // Switched off once after the failure (every pin low), then never written again.
+    assert_eq!(pins.levels(), vec![false; 4]);
+    assert_eq!(pins.attempts(), 4 + 2 + 4, "start-up, the failed show, the switch-off: nothing more");
 }

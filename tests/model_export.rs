@@ -39,7 +39,7 @@ fn every_architecture_reloads_in_tract_with_the_trainers_outputs() {
         let net = trained(arch, &train_set);
         let parsed: Arch = arch.parse().unwrap();
         let range = parsed.input_range();
-        let meta = digitbot::cli::model_metadata(
+        let meta = onnx::metadata(
             &TrainConfig::for_arch(parsed.clone()),
             &(0..10).map(|d| d.to_string()).collect::<Vec<_>>(),
             Path::new("fixture"),

@@ -5,20 +5,18 @@
 use std::path::PathBuf;
 
 use digitbot::config::Config;
-use digitbot::pipeline::Pipeline;
-use digitbot::sim::scenes::{load_fonts, Condition, SceneMaker};
+use digitbot::pipeline::{Overrides, Pipeline};
+use digitbot::sim::scenes::{Condition, SceneMaker};
 use digitbot::sim::sim_digits;
-use digitbot::stage::decide::{Decider, DecisionConfig};
+use digitbot::source::Frame;
 
 #[test]
 fn scenes_are_read_and_blank_views_are_no_digit() {
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
     let cfg = Config::load(&root.join("config/sim.toml")).unwrap();
-    let (model, scale) = digitbot::cli::load_model(&cfg.model_path, None, None).unwrap();
-    let one = DecisionConfig { votes: 1, agreement: 1, ..cfg.decision.clone() };
-    let mut p = Pipeline { params: cfg.preprocess.clone(), model, scale, decider: Decider::new(one) };
+    let mut p = Pipeline::from_config(&cfg, &Overrides { single_frame: true, ..Overrides::default() }).unwrap();
     let digits = sim_digits().unwrap();
-    let fonts = load_fonts(&[PathBuf::from("/usr/share/fonts")]);
+    let fonts = digitbot::testdata::fonts();
     // A seed the command-line measurement does not use.
     let maker = SceneMaker { width: 320, height: 240, digits: &digits, fonts: &fonts, seed: 77 };
     for cond in Condition::ALL {
@@ -26,7 +24,8 @@ fn scenes_are_read_and_blank_views_are_no_digit() {
         for i in 0..40 {
             let s = maker.scene(cond, i);
             p.decider.reset();
-            let read = p.process(&s.pixels, s.width, s.height, 0).unwrap().decision.digit;
+            let frame = Frame { width: s.width, height: s.height, pixels: s.pixels, t_ms: 0 };
+            let read = p.process(&frame).unwrap().decision.digit;
             if read == s.digit {
                 right += 1;
             } else if read.is_some() {

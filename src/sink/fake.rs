@@ -84,36 +84,68 @@ impl I2c for RecordingI2c {
     }
 }
 
+#[derive(Debug, Default)]
+struct Pins {
+    levels: Vec<bool>,
+    writes: usize,
+    /// Successful writes after which writes fail, and how many of them fail.
+    fail: Option<(usize, usize)>,
+    attempts: usize,
+}
+
 /// Output pins that record their levels. Clones share the record.
 #[derive(Clone, Debug)]
-pub struct RecordingPins(Arc<Mutex<(Vec<bool>, usize)>>);
+pub struct RecordingPins(Arc<Mutex<Pins>>);
 
 impl RecordingPins {
     pub fn new(n: usize) -> Self {
-        RecordingPins(Arc::new(Mutex::new((vec![false; n], 0))))
+        RecordingPins(Arc::new(Mutex::new(Pins { levels: vec![false; n], ..Pins::default() })))
+    }
+
+    fn pins(&self) -> std::sync::MutexGuard<'_, Pins> {
+        self.0.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     /// Current level of each pin.
     pub fn levels(&self) -> Vec<bool> {
-        self.0.lock().map(|s| s.0.clone()).unwrap_or_default()
+        self.pins().levels.clone()
     }
 
     /// How many pin writes were made.
     pub fn writes(&self) -> usize {
-        self.0.lock().map(|s| s.1).unwrap_or_default()
+        self.pins().writes
+    }
+
+    /// Every write tried, failed ones included.
+    pub fn attempts(&self) -> usize {
+        self.pins().attempts
+    }
+
+    /// After `n` more successful writes, fail the next `times` writes (`usize::MAX`: a
+    /// GPIO line gone for good).
+    pub fn fail_after(&self, n: usize, times: usize) {
+        let mut p = self.pins();
+        p.fail = Some((p.writes + n, times));
     }
 }
 
 impl crate::sink::leds::OutputPins for RecordingPins {
     fn count(&self) -> usize {
-        self.levels().len()
+        self.pins().levels.len()
     }
 
     fn set(&mut self, index: usize, high: bool) -> anyhow::Result<()> {
-        let mut s = self.0.lock().map_err(|_| anyhow::anyhow!("poisoned"))?;
-        let Some(level) = s.0.get_mut(index) else { anyhow::bail!("no pin {index}") };
+        let mut s = self.pins();
+        s.attempts += 1;
+        if let Some((after, times)) = s.fail {
+            if s.writes >= after && times > 0 {
+                s.fail = Some((after, times - 1));
+                anyhow::bail!("GPIO line {index}: I/O error (injected)");
+            }
+        }
+        let Some(level) = s.levels.get_mut(index) else { anyhow::bail!("no pin {index}") };
         *level = high;
-        s.1 += 1;
+        s.writes += 1;
         Ok(())
     }
 }

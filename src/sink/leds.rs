@@ -10,7 +10,31 @@
 
 use anyhow::{bail, Context, Result};
 
-use super::Actuators;
+use super::{FrameReport, FrameSink, Interruption};
+
+/// How the LEDs are driven.
+#[derive(Clone, Debug, PartialEq)]
+pub enum LedConfig {
+    None,
+    /// A GPIO character device (path or label) and line offsets.
+    Cdev {
+        chip: String,
+        lines: Vec<u32>,
+    },
+    /// Raspberry Pi BCM pin numbers through rppal.
+    Rppal {
+        pins: Vec<u32>,
+    },
+}
+
+/// Opens the LEDs, all off, or None when the config has none.
+pub fn open(cfg: &LedConfig) -> Result<Option<Leds>> {
+    Ok(match cfg {
+        LedConfig::None => None,
+        LedConfig::Cdev { chip, lines } => Some(Leds::new(CdevPins::open(chip, lines)?)?),
+        LedConfig::Rppal { pins } => Some(Leds::new(RppalPins::open(pins)?)?),
+    })
+}
 
 /// A set of output pins.
 pub trait OutputPins {
@@ -19,7 +43,9 @@ pub trait OutputPins {
     fn set(&mut self, index: usize, high: bool) -> Result<()>;
 }
 
-/// The LED sink.
+/// The LEDs: the recognised digit in binary. As a sink they are an indicator, not a
+/// safety function: when they fail, the loop logs it once, they are switched off, and the
+/// robot carries on.
 pub struct Leds {
     pins: Box<dyn OutputPins>,
     shown: Option<Option<u8>>,
@@ -46,21 +72,45 @@ impl Leds {
     }
 }
 
-impl Actuators for Leds {
-    fn set_motors(&mut self, _left: f32, _right: f32) -> Result<()> {
-        Ok(())
-    }
-
-    fn stop(&mut self) -> Result<()> {
-        Ok(())
-    }
-
-    fn show(&mut self, digit: Option<u8>) -> Result<()> {
+impl Leds {
+    /// Shows a digit (or none: all off); writes only on change.
+    pub fn show(&mut self, digit: Option<u8>) -> Result<()> {
         if self.shown != Some(digit) {
+            // Forget what is shown until the write succeeds, so a retry writes again.
+            self.shown = None;
             self.pattern(digit.map_or(0, u32::from))?;
             self.shown = Some(digit);
         }
         Ok(())
+    }
+}
+
+impl FrameSink for Leds {
+    fn name(&self) -> &'static str {
+        "LEDs"
+    }
+
+    fn frame(&mut self, r: &FrameReport) -> Result<()> {
+        self.show(r.result.decision.digit)
+    }
+
+    fn interrupted(&mut self, _: &Interruption) -> Result<()> {
+        self.show(None)
+    }
+
+    fn finish(&mut self, _: &Interruption) -> Result<()> {
+        self.show(None)
+    }
+
+    fn essential(&self) -> bool {
+        false
+    }
+
+    /// Every pin low, each tried whatever the others do.
+    fn failed(&mut self) {
+        for i in 0..self.pins.count() {
+            let _ = self.pins.set(i, false);
+        }
     }
 }
 

@@ -216,6 +216,23 @@ impl<I2C: I2c> Actuators for MotorHat<I2C> {
     }
 }
 
+/// The PCA9685's ALL_LED_OFF_H register: a write here goes to every channel's LEDn_OFF_H.
+pub const ALL_LED_OFF_H: u8 = 0xFD;
+/// LEDn_OFF_H bit 4: the output is fully off, whatever its ON and OFF counts say.
+pub const FULL_OFF: u8 = 0b0001_0000;
+
+/// Turns every output of the HAT's PCA9685 fully off — both H-bridges' speed and direction
+/// pins, so both wheels are released — with one register write that works whatever state
+/// the chip was left in (awake or asleep, any MODE1 setting, after a crash or a SIGKILL).
+/// `digitbot stop-motors` runs this; the service runs that after every stop.
+pub fn stop_all<I2C: I2c>(i2c: &mut I2C, cfg: &MotorConfig) -> Result<(), MotorError> {
+    i2c.write(cfg.address, &[ALL_LED_OFF_H, FULL_OFF]).map_err(|e| MotorError::Bus {
+        bus: cfg.i2c_bus,
+        address: cfg.address,
+        what: format!("{e:?}"),
+    })
+}
+
 impl<I2C: I2c> Drop for MotorHat<I2C> {
     /// The wheels stop when the driver goes away, however that happens (but see the
     /// signal handling in `main`: `Drop` does not run on a kill).
@@ -325,5 +342,16 @@ mod tests {
         // Three writes went through, then every write failed, including the release attempt.
         assert_eq!(bus.take().len(), 3);
         assert!(bus.attempts() > 4, "release was attempted after the failure");
+    }
+
+    #[test]
+    fn stop_all_is_one_write_of_full_off_to_every_channel() {
+        let mut bus = RecordingI2c::new();
+        let cfg = MotorConfig { address: 0x61, i2c_bus: 7, ..MotorConfig::default() };
+        stop_all(&mut bus, &cfg).unwrap();
+        assert_eq!(bus.take(), vec![Op::Write(0x61, vec![0xFD, 0b0001_0000])]);
+        bus.fail_after(0);
+        let e = stop_all(&mut bus, &cfg).unwrap_err().to_string();
+        assert!(e.contains("bus 7, address 0x61"), "{e}");
     }
 }

@@ -21,8 +21,7 @@ use v4l::video::Capture;
 use v4l::{Device, Format, FourCC};
 
 use super::convert::{to_gray, ConvertError, PixelFormat};
-use super::{Frame, FrameSource, Poll};
-use crate::config::CameraConfig;
+use super::{CameraConfig, Frame, FrameSource, Poll};
 
 /// poll(2)'s "data to read".
 const POLLIN: i16 = 0x001;

@@ -19,6 +19,12 @@ pub fn load_gray(path: &Path) -> Result<(usize, usize, Vec<u8>)> {
     Ok((w, h, img.into_raw()))
 }
 
+/// An image file as a frame taken at `t_ms`.
+pub fn load_frame(path: &Path, t_ms: u64) -> Result<Frame> {
+    let (width, height, pixels) = load_gray(path)?;
+    Ok(Frame { width, height, pixels, t_ms })
+}
+
 fn is_image(p: &Path) -> bool {
     p.extension()
         .and_then(|e| e.to_str())
@@ -63,10 +69,9 @@ impl FrameSource for FileSource {
         let Some(path) = self.files.get(self.next) else {
             return Ok(Poll::End);
         };
-        let (width, height, pixels) = load_gray(path)?;
-        let t_ms = self.next as u64 * self.period_ms;
+        let frame = load_frame(path, self.next as u64 * self.period_ms)?;
         self.next += 1;
-        Ok(Poll::Frame(Frame { width, height, pixels, t_ms }))
+        Ok(Poll::Frame(frame))
     }
 
     fn describe(&self) -> String {

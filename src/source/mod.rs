@@ -7,7 +7,11 @@ pub mod convert;
 pub mod file;
 pub mod sim;
 
+use std::path::PathBuf;
+
 use anyhow::Result;
+
+use convert::PixelFormat;
 
 /// One grayscale frame, row-major, one byte per pixel.
 #[derive(Clone, Debug, PartialEq)]
@@ -47,4 +51,19 @@ pub trait FrameSource {
 
     /// Human-readable name for logs.
     fn describe(&self) -> String;
+}
+
+/// Camera settings.
+#[derive(Clone, Debug, PartialEq)]
+pub struct CameraConfig {
+    pub device: PathBuf,
+    /// A fixed pixel format, or None to take the first the camera offers.
+    pub format: Option<PixelFormat>,
+    pub width: usize,
+    pub height: usize,
+    pub fps: f32,
+    /// No frame for this long is a stalled camera.
+    pub timeout_ms: u64,
+    pub exposure: Option<i64>,
+    pub gain: Option<i64>,
 }

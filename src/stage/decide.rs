@@ -96,6 +96,17 @@ pub enum Reason {
     Hold,
 }
 
+impl Reason {
+    /// As the decision log and the printer say it.
+    pub fn describe(&self) -> &'static str {
+        match self {
+            Reason::Digit => "digit",
+            Reason::Done => "action done",
+            Reason::Hold => "no digit for hold_ms",
+        }
+    }
+}
+
 /// The outcome of one frame.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Decision {
@@ -120,6 +131,8 @@ pub struct Decider {
     last_action_ms: Option<u64>,
     motion_until_ms: u64,
     wheels: (f32, f32),
+    /// Held stopped from outside (an emergency stop, a pause): read, but never act.
+    inhibited: bool,
 }
 
 impl Decider {
@@ -131,13 +144,30 @@ impl Decider {
             last_action_ms: None,
             motion_until_ms: 0,
             wheels: (0.0, 0.0),
+            inhibited: false,
         }
     }
 
     /// Forgets everything seen and marks the wheels stopped: after the camera failed, or
     /// whenever the actuators were stopped from outside.
     pub fn reset(&mut self) {
+        let inhibited = self.inhibited;
         *self = Decider::new(self.cfg.clone());
+        self.inhibited = inhibited;
+    }
+
+    /// Holds the robot still (an emergency stop, a pause): readings go on, votes and
+    /// actions do not, and the wheels count as stopped. Releasing starts from a fresh vote,
+    /// so nothing seen before the hold acts after it.
+    pub fn inhibit(&mut self, on: bool) {
+        if on != self.inhibited {
+            self.reset();
+            self.inhibited = on;
+        }
+    }
+
+    pub fn inhibited(&self) -> bool {
+        self.inhibited
     }
 
     pub fn config(&self) -> &DecisionConfig {
@@ -173,6 +203,9 @@ impl Decider {
             None => (None, 0.0),
         };
         let digit = best.filter(|_| confidence >= self.cfg.threshold);
+        if self.inhibited {
+            return Decision { digit, confidence, voted: None, command: None, wheels: (0.0, 0.0) };
+        }
         self.history.push_back(digit);
         while self.history.len() > self.cfg.votes {
             self.history.pop_front();
@@ -294,5 +327,24 @@ mod tests {
             let out = d.update(t * 10, Some(&probs(7, 0.99)));
             assert_eq!((out.command, out.wheels), (None, (0.0, 0.0)));
         }
+    }
+
+    #[test]
+    fn an_inhibited_decider_reads_but_never_acts_and_starts_afresh() {
+        let mut d = Decider::new(cfg());
+        let p1 = probs(1, 0.95);
+        for t in [0, 10] {
+            d.update(t, Some(&p1));
+        }
+        d.inhibit(true);
+        for t in [20, 30, 40, 50] {
+            let r = d.update(t, Some(&p1));
+            assert_eq!((r.digit, r.voted, r.command, r.wheels), (Some(1), None, None, (0.0, 0.0)), "t={t}");
+        }
+        d.inhibit(false);
+        // Two readings before the hold do not count: three fresh ones are needed.
+        assert_eq!(d.update(60, Some(&p1)).command, None);
+        assert_eq!(d.update(70, Some(&p1)).command, None);
+        assert!(matches!(d.update(80, Some(&p1)).command, Some((Command::Drive { .. }, Reason::Digit))));
     }
 }

@@ -259,6 +259,17 @@ impl Model {
         &self.path
     }
 
+    /// The input scale to feed it with: a command-line flag's, else the config's, else the
+    /// model's own metadata, else 0..1; and where it came from.
+    pub fn choose_scale(&self, flag: Option<InputScale>, config: Option<InputScale>) -> (InputScale, &'static str) {
+        match (flag, config, self.meta_scale) {
+            (Some(s), ..) => (s, "command line"),
+            (None, Some(s), _) => (s, "config"),
+            (None, None, Some(s)) => (s, "model metadata"),
+            (None, None, None) => (InputScale::Range(0.0, 1.0), "default; the model does not say"),
+        }
+    }
+
     /// The concrete input shape the model runs with.
     pub fn input_shape(&self) -> &[usize] {
         &self.input_shape

@@ -3,6 +3,7 @@
 //! to ONNX for the firmware.
 
 pub mod augment;
+pub mod job;
 pub mod net;
 pub mod onnx;
 pub mod printed;

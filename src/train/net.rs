@@ -14,61 +14,111 @@ use crate::util::argmax;
 
 /// A float the trainer computes in: f32 to train, f64 to check gradients.
 pub trait Real: Float + AddAssign + Sum + Debug + Default + Send + Sync + 'static {
-    /// `c = alpha * a·b + beta * c` with strided matrices (see `matrixmultiply`).
+    /// `c = alpha * a·b + beta * c` for an m×k `a`, a k×n `b` and an m×n `c`, each stored
+    /// with its own row and column strides (see [`gemm`], which checks them).
+    ///
+    /// # Safety
+    /// Every element each matrix's strides reach lies inside its slice, and no two
+    /// elements of `c` share a place.
     #[allow(clippy::too_many_arguments)]
-    fn gemm(
+    unsafe fn gemm_unchecked(
         m: usize,
         k: usize,
         n: usize,
         alpha: Self,
         a: &[Self],
-        rsa: isize,
-        csa: isize,
+        sa: (usize, usize),
         b: &[Self],
-        rsb: isize,
-        csb: isize,
+        sb: (usize, usize),
         beta: Self,
         c: &mut [Self],
-        rsc: isize,
-        csc: isize,
+        sc: (usize, usize),
     );
     fn from_f64(v: f64) -> Self;
+}
+
+/// How far into its slice an r×c matrix with these strides reaches (one past its last
+/// element), or None when that overflows.
+fn extent(r: usize, c: usize, (rs, cs): (usize, usize)) -> Option<usize> {
+    if r == 0 || c == 0 {
+        return Some(0);
+    }
+    (r - 1).checked_mul(rs)?.checked_add((c - 1).checked_mul(cs)?)?.checked_add(1)
+}
+
+/// Whether every (row, column) of an r×c matrix has a place of its own: one stride steps
+/// over a whole row (or column) of the other.
+fn distinct(r: usize, c: usize, (rs, cs): (usize, usize)) -> bool {
+    let rows_apart = |rs: usize, cs: usize, c: usize| cs >= 1 && rs >= cs.saturating_mul(c);
+    r <= 1 && (c <= 1 || cs >= 1) || c <= 1 && rs >= 1 || rows_apart(rs, cs, c) || rows_apart(cs, rs, r)
+}
+
+/// `c = alpha * a·b + beta * c` with strided matrices (strides `(row, column)`, in
+/// elements). Panics, before touching memory, when a stride would reach outside its slice
+/// or make two elements of `c` one.
+#[allow(clippy::too_many_arguments)]
+pub fn gemm<T: Real>(
+    m: usize,
+    k: usize,
+    n: usize,
+    alpha: T,
+    a: &[T],
+    sa: (usize, usize),
+    b: &[T],
+    sb: (usize, usize),
+    beta: T,
+    c: &mut [T],
+    sc: (usize, usize),
+) {
+    let fits = |len: usize, r, cols, s| extent(r, cols, s).is_some_and(|e| e <= len && e <= isize::MAX as usize);
+    assert!(fits(a.len(), m, k, sa), "gemm: a ({m}×{k}, strides {sa:?}) overruns its {} elements", a.len());
+    assert!(fits(b.len(), k, n, sb), "gemm: b ({k}×{n}, strides {sb:?}) overruns its {} elements", b.len());
+    assert!(fits(c.len(), m, n, sc), "gemm: c ({m}×{n}, strides {sc:?}) overruns its {} elements", c.len());
+    assert!(distinct(m, n, sc), "gemm: c's strides {sc:?} put two of its {m}×{n} elements in one place");
+    // SAFETY: checked just above; `a` and `b` cannot overlap `c`, which is borrowed mutably.
+    unsafe { T::gemm_unchecked(m, k, n, alpha, a, sa, b, sb, beta, c, sc) }
 }
 
 macro_rules! impl_real {
     ($t:ty, $gemm:path) => {
         impl Real for $t {
-            fn gemm(
+            unsafe fn gemm_unchecked(
                 m: usize,
                 k: usize,
                 n: usize,
                 alpha: Self,
                 a: &[Self],
-                rsa: isize,
-                csa: isize,
+                (rsa, csa): (usize, usize),
                 b: &[Self],
-                rsb: isize,
-                csb: isize,
+                (rsb, csb): (usize, usize),
                 beta: Self,
                 c: &mut [Self],
-                rsc: isize,
-                csc: isize,
+                (rsc, csc): (usize, usize),
             ) {
                 if m == 0 || n == 0 {
                     return;
                 }
-                // The extent each matrix covers, so a wrong stride panics instead of
-                // reading outside the slice.
-                let span = |r: usize, c: usize, rs: isize, cs: isize| {
-                    (r.saturating_sub(1)) * rs.unsigned_abs() + (c.saturating_sub(1)) * cs.unsigned_abs() + 1
-                };
-                assert!(k == 0 || a.len() >= span(m, k, rsa, csa));
-                assert!(k == 0 || b.len() >= span(k, n, rsb, csb));
-                assert!(c.len() >= span(m, n, rsc, csc));
-                // SAFETY: the asserts above keep every access inside the slices; strides are
-                // non-negative in all callers.
+                // The strides fit in isize: the caller keeps them within slices, and a slice
+                // never holds more than isize::MAX bytes.
+                let i = |v: usize| v as isize;
+                // SAFETY: the caller's contract (see the trait).
                 unsafe {
-                    $gemm(m, k, n, alpha, a.as_ptr(), rsa, csa, b.as_ptr(), rsb, csb, beta, c.as_mut_ptr(), rsc, csc)
+                    $gemm(
+                        m,
+                        k,
+                        n,
+                        alpha,
+                        a.as_ptr(),
+                        i(rsa),
+                        i(csa),
+                        b.as_ptr(),
+                        i(rsb),
+                        i(csb),
+                        beta,
+                        c.as_mut_ptr(),
+                        i(rsc),
+                        i(csc),
+                    )
                 }
             }
             fn from_f64(v: f64) -> Self {
@@ -222,22 +272,7 @@ impl<T: Real> Layer<T> {
                     row.copy_from_slice(b);
                 }
                 // y[B,out] += x[B,in] · Wᵀ
-                T::gemm(
-                    batch,
-                    *input,
-                    *output,
-                    T::one(),
-                    x,
-                    *input as isize,
-                    1,
-                    w,
-                    1,
-                    *input as isize,
-                    T::one(),
-                    &mut y,
-                    *output as isize,
-                    1,
-                );
+                gemm(batch, *input, *output, T::one(), x, (*input, 1), w, (1, *input), T::one(), &mut y, (*output, 1));
             }
             Layer::Conv { input, out_c, k, pad, w, b } => {
                 let os = self.output_shape();
@@ -249,22 +284,7 @@ impl<T: Real> Layer<T> {
                     for (oc, plane) in ys.chunks_exact_mut(ohw).enumerate() {
                         plane.fill(b[oc]);
                     }
-                    T::gemm(
-                        *out_c,
-                        ckk,
-                        ohw,
-                        T::one(),
-                        w,
-                        ckk as isize,
-                        1,
-                        &cols,
-                        ohw as isize,
-                        1,
-                        T::one(),
-                        ys,
-                        ohw as isize,
-                        1,
-                    );
+                    gemm(*out_c, ckk, ohw, T::one(), w, (ckk, 1), &cols, (ohw, 1), T::one(), ys, (ohw, 1));
                 }
             }
             Layer::MaxPool { input } => {
@@ -316,21 +336,18 @@ impl<T: Real> Layer<T> {
                     return dx;
                 }
                 // dW[out,in] += dyᵀ · x
-                T::gemm(
+                gemm(
                     *output,
                     batch,
                     *input,
                     T::one(),
                     dy,
-                    1,
-                    *output as isize,
+                    (1, *output),
                     x,
-                    *input as isize,
-                    1,
+                    (*input, 1),
                     T::one(),
                     &mut gw[0],
-                    *input as isize,
-                    1,
+                    (*input, 1),
                 );
                 for row in dy.chunks_exact(*output) {
                     for (g, &d) in rest[0].iter_mut().zip(row) {
@@ -338,21 +355,18 @@ impl<T: Real> Layer<T> {
                     }
                 }
                 if need_dx {
-                    T::gemm(
+                    gemm(
                         batch,
                         *output,
                         *input,
                         T::one(),
                         dy,
-                        *output as isize,
-                        1,
+                        (*output, 1),
                         w,
-                        *input as isize,
-                        1,
+                        (*input, 1),
                         T::zero(),
                         &mut dx,
-                        *input as isize,
-                        1,
+                        (*input, 1),
                     );
                 }
             }
@@ -369,43 +383,13 @@ impl<T: Real> Layer<T> {
                     let ds = &dy[s * out_len..(s + 1) * out_len];
                     im2col(xs, *input, *k, *pad, os, &mut cols);
                     // dW[oc, ckk] += dy[oc, ohw] · colsᵀ
-                    T::gemm(
-                        *out_c,
-                        ohw,
-                        ckk,
-                        T::one(),
-                        ds,
-                        ohw as isize,
-                        1,
-                        &cols,
-                        1,
-                        ohw as isize,
-                        T::one(),
-                        &mut gw[0],
-                        ckk as isize,
-                        1,
-                    );
+                    gemm(*out_c, ohw, ckk, T::one(), ds, (ohw, 1), &cols, (1, ohw), T::one(), &mut gw[0], (ckk, 1));
                     for (g, plane) in gb[0].iter_mut().zip(ds.chunks_exact(ohw)) {
                         *g += plane.iter().copied().sum();
                     }
                     if need_dx {
                         // dcols[ckk, ohw] = Wᵀ · dy
-                        T::gemm(
-                            ckk,
-                            *out_c,
-                            ohw,
-                            T::one(),
-                            w,
-                            1,
-                            ckk as isize,
-                            ds,
-                            ohw as isize,
-                            1,
-                            T::zero(),
-                            &mut dcols,
-                            ohw as isize,
-                            1,
-                        );
+                        gemm(ckk, *out_c, ohw, T::one(), w, (1, ckk), ds, (ohw, 1), T::zero(), &mut dcols, (ohw, 1));
                         col2im(&dcols, *input, *k, *pad, os, &mut dx[s * in_len..(s + 1) * in_len]);
                     }
                 }
@@ -780,5 +764,26 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn gemm_checks_strides_before_touching_memory() {
+        // A plain 2×2 product: [1 2; 3 4] · [5 6; 7 8].
+        let (a, b) = ([1.0f64, 2.0, 3.0, 4.0], [5.0, 6.0, 7.0, 8.0]);
+        let mut c = [0.0; 4];
+        gemm(2, 2, 2, 1.0, &a, (2, 1), &b, (2, 1), 0.0, &mut c, (2, 1));
+        assert_eq!(c, [19.0, 22.0, 43.0, 50.0]);
+        // Transposed c (column-major) is fine too.
+        gemm(2, 2, 2, 1.0, &a, (2, 1), &b, (2, 1), 0.0, &mut c, (1, 2));
+        assert_eq!(c, [19.0, 43.0, 22.0, 50.0]);
+        let panics = |f: &dyn Fn()| std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)).is_err();
+        // A stride that runs past the end of a.
+        assert!(panics(&|| gemm(2, 2, 2, 1.0, &a, (3, 1), &b, (2, 1), 0.0, &mut [0.0; 4], (2, 1))));
+        // A zero row stride would write two rows of c into one.
+        assert!(panics(&|| gemm(2, 2, 2, 1.0, &a, (2, 1), &b, (2, 1), 0.0, &mut [0.0; 4], (0, 1))));
+        // Rows that overlap: row stride 1 with rows two wide.
+        assert!(panics(&|| gemm(2, 2, 2, 1.0, &a, (2, 1), &b, (2, 1), 0.0, &mut [0.0; 4], (1, 1))));
+        // Overflowing strides are caught, not wrapped.
+        assert!(panics(&|| gemm(2, 2, 2, 1.0, &a, (usize::MAX, 1), &b, (2, 1), 0.0, &mut [0.0; 4], (2, 1))));
     }
 }

@@ -13,7 +13,10 @@ use tract_onnx::pb::{
     TensorProto, TensorShapeProto, TypeProto, ValueInfoProto,
 };
 
+use std::path::Path;
+
 use super::net::{Layer, Loss, Net};
+use super::{Arch, TrainConfig};
 
 const OPSET: i64 = 13;
 const IR_VERSION: i64 = 8;
@@ -141,4 +144,32 @@ pub fn to_model(net: &Net<f32>, metadata: &[(String, String)]) -> ModelProto {
 /// The encoded bytes of [`to_model`].
 pub fn to_bytes(net: &Net<f32>, metadata: &[(String, String)]) -> Vec<u8> {
     to_model(net, metadata).encode_to_vec()
+}
+
+/// The `metadata_props` the firmware reads (see `stage::model::meta`) plus provenance.
+pub fn metadata(
+    cfg: &TrainConfig,
+    labels: &[String],
+    data: &Path,
+    accuracy: f64,
+    command: &str,
+) -> Vec<(String, String)> {
+    use crate::stage::model::meta;
+    let (lo, hi) = cfg.arch.input_range();
+    let output = match cfg.arch {
+        Arch::Seed => "sigmoid",
+        _ => "probabilities",
+    };
+    vec![
+        (meta::INPUT_RANGE.into(), format!("{lo},{hi}")),
+        (meta::OUTPUT.into(), output.into()),
+        (meta::LABELS.into(), labels.join(",")),
+        ("digitbot.arch".into(), cfg.arch.to_string()),
+        ("digitbot.seed".into(), cfg.seed.to_string()),
+        ("digitbot.epochs".into(), cfg.epochs.to_string()),
+        ("digitbot.augment".into(), cfg.augment.to_string()),
+        ("digitbot.data".into(), data.display().to_string()),
+        ("digitbot.test_accuracy".into(), format!("{accuracy:.4}")),
+        ("digitbot.command".into(), command.into()),
+    ]
 }

@@ -4,19 +4,22 @@
 
 use std::time::{Duration, Instant};
 
+use anyhow::Result;
 use sd_notify::NotifyState;
+
+use super::{FrameReport, FrameSink, Interruption};
 
 /// Tells systemd how the service is doing.
 #[derive(Debug)]
-pub struct Notifier {
+pub struct Watchdog {
     /// Ping at least this often (half the watchdog timeout), if systemd asked for pings.
     every: Option<Duration>,
     last: Option<Instant>,
 }
 
-impl Notifier {
+impl Watchdog {
     pub fn from_env() -> Self {
-        Notifier { every: sd_notify::watchdog_enabled().map(|d| d / 2), last: None }
+        Watchdog { every: sd_notify::watchdog_enabled().map(|d| d / 2), last: None }
     }
 
     /// The model is loaded and frames can be read.
@@ -25,17 +28,25 @@ impl Notifier {
             log::warn!("cannot notify systemd: {e}");
         }
     }
+}
 
-    /// A frame went through the pipeline.
-    pub fn frame(&mut self) {
-        let Some(every) = self.every else { return };
+impl FrameSink for Watchdog {
+    fn name(&self) -> &'static str {
+        "systemd watchdog"
+    }
+
+    /// A frame went through the pipeline: the loop is alive.
+    fn frame(&mut self, _: &FrameReport) -> Result<()> {
+        let Some(every) = self.every else { return Ok(()) };
         if self.last.is_none_or(|t| t.elapsed() >= every) {
             let _ = sd_notify::notify(&[NotifyState::Watchdog]);
             self.last = Some(Instant::now());
         }
+        Ok(())
     }
 
-    pub fn stopping(&self) {
+    fn finish(&mut self, _: &Interruption) -> Result<()> {
         let _ = sd_notify::notify(&[NotifyState::Stopping]);
+        Ok(())
     }
 }

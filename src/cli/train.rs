@@ -1,0 +1,97 @@
+//! `digitbot train`: flags → a training job.
+
+use std::path::PathBuf;
+
+use anyhow::Result;
+use clap::Args;
+
+use crate::train::job::{self, Job};
+use crate::train::{self as trainer, Gradient};
+
+#[derive(Args, Debug)]
+pub struct TrainArgs {
+    /// Training data: an MNIST-layout folder (train-*/t10k-* IDX files) or a CSV file
+    /// (label then 784 pixels per row).
+    #[arg(long, value_name = "PATH")]
+    pub data: PathBuf,
+    /// Test data when it is not the t10k files of --data (a folder or CSV file).
+    #[arg(long, value_name = "PATH")]
+    pub test: Option<PathBuf>,
+    /// seed (the lecture's 784-30-10), mlp:784-H…-10[:relu|:sigmoid], cnn or cnn:C1-C2-HIDDEN.
+    #[arg(long, value_name = "ARCH")]
+    pub arch: trainer::Arch,
+    /// Where to write the ONNX model.
+    #[arg(long, value_name = "FILE.onnx")]
+    pub out: PathBuf,
+    /// Epochs [default: 1 for seed, 10 otherwise].
+    #[arg(long)]
+    pub epochs: Option<usize>,
+    /// Random seed for initialisation, shuffling and augmentation.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Mini-batch size [default: 1 for seed, 64 otherwise].
+    #[arg(long)]
+    pub batch: Option<usize>,
+    /// Learning rate [default: 0.01 for seed (SGD), 0.001 otherwise (Adam)].
+    #[arg(long)]
+    pub lr: Option<f64>,
+    /// sgd or adam [default: sgd for seed, adam otherwise].
+    #[arg(long, value_parser = ["sgd", "adam"])]
+    pub optimizer: Option<String>,
+    /// Momentum for SGD.
+    #[arg(long, default_value_t = 0.0)]
+    pub momentum: f64,
+    /// How gradients are computed; numerical is the lecture's method (use --limit).
+    #[arg(long, value_enum, default_value_t = Gradient::Backprop)]
+    pub gradient: Gradient,
+    /// Augment: shifts, rotation, scale, shear, stroke thickness, elastic distortion.
+    #[arg(long)]
+    pub augment: bool,
+    /// Train on the first N samples only.
+    #[arg(long, value_name = "N")]
+    pub limit: Option<usize>,
+    /// Test on the first N test samples only.
+    #[arg(long, value_name = "N")]
+    pub test_limit: Option<usize>,
+    /// Class names, comma-separated [default: digits, or Fashion-MNIST's names when the
+    /// data path mentions fashion].
+    #[arg(long)]
+    pub labels: Option<String>,
+    /// Add printed digits: each digit of each font under --fonts, normalised like camera
+    /// digits, repeated N times (augmentation varies the copies).
+    #[arg(long, value_name = "N")]
+    pub printed: Option<usize>,
+    /// Font folders for --printed.
+    #[arg(long, value_name = "DIR", default_value = "/usr/share/fonts")]
+    pub fonts: Vec<PathBuf>,
+    /// Write summary.json, loss.png, confusion.png and misread.png here.
+    #[arg(long, value_name = "DIR")]
+    pub report: Option<PathBuf>,
+    /// Worker threads [default: all cores].
+    #[arg(long)]
+    pub threads: Option<usize>,
+}
+
+pub fn train(a: TrainArgs) -> Result<()> {
+    job::run(&Job {
+        data: a.data,
+        test: a.test,
+        arch: a.arch,
+        out: a.out,
+        epochs: a.epochs,
+        seed: a.seed,
+        batch: a.batch,
+        lr: a.lr,
+        optimizer: a.optimizer,
+        momentum: a.momentum,
+        gradient: a.gradient,
+        augment: a.augment,
+        limit: a.limit,
+        test_limit: a.test_limit,
+        labels: a.labels,
+        printed: a.printed,
+        fonts: a.fonts,
+        report: a.report,
+        threads: a.threads,
+    })
+}
