@@ -1,15 +1,18 @@
-//! Measuring a pipeline: accuracy on an MNIST-format test set, and the whole pipeline on
-//! camera-like scenes per condition.
+//! Measuring a pipeline: accuracy on an MNIST-format test set, the whole pipeline on
+//! camera-like scenes per condition, and on folders of anyone's labelled images.
 
+use std::collections::BTreeMap;
 use std::time::Instant;
 
 use anyhow::Result;
 use serde::Serialize;
 
+use crate::data::images::LabelledImage;
 use crate::data::{self, Dataset};
 use crate::pipeline::Pipeline;
 use crate::sim::scenes::{Condition, SceneMaker};
 use crate::sink::dump::Dumper;
+use crate::source::file::load_frame;
 use crate::source::Frame;
 use crate::stage::preprocess;
 use crate::train::{self, Evaluation};
@@ -152,5 +155,136 @@ impl std::fmt::Display for ScenesReport {
             )?;
         }
         writeln!(f, "{:.3} ms per 640x480 frame (preprocess + model + decision)", self.ms_per_frame)
+    }
+}
+
+/// Accuracy of one kind of image.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct KindReport {
+    pub accuracy: f64,
+    pub n: usize,
+    #[serde(skip)]
+    correct: usize,
+}
+
+/// An image read wrong.
+#[derive(Clone, Debug, Serialize)]
+pub struct Misread {
+    pub file: String,
+    pub kind: String,
+    pub label: Option<u8>,
+    pub read: Option<u8>,
+    pub confidence: f32,
+    /// Why preprocessing found no digit, or why the file could not be read.
+    pub why: Option<String>,
+}
+
+/// `eval --images`: how many images were read right, per kind and overall.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct ImagesReport {
+    /// Right readings: the digit shown, or "no digit" for images that show none.
+    pub accuracy: f64,
+    pub n: usize,
+    /// Images read as "no digit" (right or wrong).
+    pub no_digit: usize,
+    pub kinds: BTreeMap<String, KindReport>,
+    /// `confusion[shown][read]`, index 10 standing for "no digit".
+    pub confusion: Vec<Vec<u32>>,
+    pub misread: Vec<Misread>,
+    pub ms_per_image: f64,
+    pub model: String,
+}
+
+/// Reads every image as a single camera frame and compares with its label. An image that
+/// cannot be decoded counts as misread (and is named).
+pub fn images(pipeline: &mut Pipeline, set: &[LabelledImage], dump: Option<&Dumper>) -> Result<ImagesReport> {
+    pipeline.keep_segmentation |= dump.is_some();
+    let none = 10;
+    let mut report = ImagesReport {
+        confusion: vec![vec![0; 11]; 11],
+        model: pipeline.model.path().display().to_string(),
+        ..ImagesReport::default()
+    };
+    let (mut correct, mut total_ms) = (0, 0.0);
+    for (i, item) in set.iter().enumerate() {
+        pipeline.decider.reset();
+        let (read, confidence, why) = match load_frame(&item.path, 0) {
+            Err(e) => (None, 0.0, Some(format!("{e:#}"))),
+            Ok(frame) => {
+                let r = pipeline.process(&frame)?;
+                total_ms += r.ms;
+                let d = &r.decision;
+                if d.digit != item.label {
+                    if let Some(dumper) = dump {
+                        let name = item.path.file_stem().map_or("image".into(), |s| s.to_string_lossy().to_string());
+                        let stem = format!("{i:04}-{name}-shows-{}-read-{}", fmt_digit(item.label), fmt_digit(d.digit));
+                        dumper.write(&stem, &frame, &r)?;
+                    }
+                }
+                (d.digit, d.confidence, r.found.as_ref().err().map(|e| e.as_str().to_string()))
+            }
+        };
+        let ok = read == item.label;
+        correct += ok as usize;
+        report.no_digit += read.is_none() as usize;
+        let k = report.kinds.entry(item.kind.clone()).or_default();
+        k.n += 1;
+        k.correct += ok as usize;
+        report.confusion[item.label.map_or(none, usize::from)][read.map_or(none, usize::from)] += 1;
+        if !ok {
+            report.misread.push(Misread {
+                file: item.path.display().to_string(),
+                kind: item.kind.clone(),
+                label: item.label,
+                read,
+                confidence,
+                why,
+            });
+        }
+    }
+    report.n = set.len();
+    report.accuracy = correct as f64 / set.len().max(1) as f64;
+    for k in report.kinds.values_mut() {
+        k.accuracy = k.correct as f64 / k.n.max(1) as f64;
+    }
+    report.ms_per_image = total_ms / set.len().max(1) as f64;
+    Ok(report)
+}
+
+impl std::fmt::Display for ImagesReport {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let name = |i: usize| if i == 10 { "none".to_string() } else { i.to_string() };
+        writeln!(f, "shown\\read {}", (0..11).map(|c| format!("{:>5}", name(c))).collect::<String>())?;
+        for (r, row) in self.confusion.iter().enumerate() {
+            if row.iter().any(|&v| v > 0) {
+                writeln!(f, "{:>10} {}", name(r), row.iter().map(|v| format!("{v:>5}")).collect::<String>())?;
+            }
+        }
+        if !self.misread.is_empty() {
+            writeln!(f, "misread:")?;
+        }
+        for m in &self.misread {
+            let why = m.why.as_deref().map_or(String::new(), |w| format!(" ({w})"));
+            writeln!(
+                f,
+                "  {}: shows {}, read {} at {:.0}%{why}",
+                m.file,
+                fmt_digit(m.label),
+                fmt_digit(m.read),
+                m.confidence * 100.0
+            )?;
+        }
+        for (kind, k) in &self.kinds {
+            writeln!(f, "{kind:<24} {:>7.2}%  ({} images)", k.accuracy * 100.0, k.n)?;
+        }
+        writeln!(
+            f,
+            "{:<24} {:>7.2}%  ({} images, {} read as no digit; {:.2} ms per image)",
+            "all",
+            self.accuracy * 100.0,
+            self.n,
+            self.no_digit,
+            self.ms_per_image
+        )
     }
 }

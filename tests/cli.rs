@@ -352,3 +352,50 @@ fn stop_motors_names_the_bus_it_cannot_open_and_knows_when_there_is_none() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("/dev/i2c-250") && err.contains("i2c group"), "{err}");
 }
+
+#[test]
+fn eval_images_scores_a_labelled_folder_per_kind() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = sim_digits().unwrap();
+    let files = write_pngs(&data, 200..210, dir.path());
+    // A blank sheet, which must be read as no digit, and a file that is not an image.
+    image::GrayImage::from_pixel(160, 140, image::Luma([215])).save(dir.path().join("blank.png")).unwrap();
+    std::fs::write(dir.path().join("broken.png"), b"not a png").unwrap();
+    let mut manifest: Vec<Value> = files
+        .iter()
+        .enumerate()
+        .map(|(i, (p, label))| {
+            let kind = if i < 5 { "scan" } else { "photo" };
+            serde_json::json!({"file": p.file_name().unwrap().to_str().unwrap(), "label": label, "kind": kind})
+        })
+        .collect();
+    manifest.push(serde_json::json!({"file": "blank.png", "label": null, "kind": "blank"}));
+    manifest.push(serde_json::json!({"file": "broken.png", "label": 3, "kind": "photo"}));
+    std::fs::write(dir.path().join("manifest.json"), serde_json::to_string(&manifest).unwrap()).unwrap();
+    let out = digitbot().args(["eval", "--json", "--images"]).arg(dir.path()).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["n"], 12);
+    assert_eq!((v["kinds"]["scan"]["n"].as_u64(), v["kinds"]["photo"]["n"].as_u64()), (Some(5), Some(6)));
+    assert_eq!(v["kinds"]["blank"]["accuracy"], 1.0, "the blank sheet is no digit: {v}");
+    // The broken file is one misread, named; the written digits are read.
+    let misread = v["misread"].as_array().unwrap();
+    assert!(misread.iter().any(|m| m["file"].as_str().unwrap().ends_with("broken.png")), "{v}");
+    assert!(v["accuracy"].as_f64().unwrap() >= 10.0 / 12.0, "{v}");
+    assert!(v["no_digit"].as_u64().unwrap() >= 2, "the blank and the broken file: {v}");
+
+    // Without a manifest, names say the label; --dump keeps what was misread.
+    let named = tempfile::tempdir().unwrap();
+    for (p, label) in &files[..3] {
+        std::fs::copy(p, named.path().join(format!("{label}_{}", p.file_name().unwrap().to_str().unwrap()))).unwrap();
+    }
+    std::fs::copy(dir.path().join("blank.png"), named.path().join("2_not_really.png")).unwrap();
+    let dump = named.path().join("dump");
+    let out = digitbot().args(["eval", "--images"]).arg(named.path()).arg("--dump").arg(&dump).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("2_not_really.png: shows 2, read none"), "{text}");
+    assert!(text.contains("75.00%"), "{text}");
+    let dumped: Vec<_> = std::fs::read_dir(&dump).unwrap().map(|e| e.unwrap().file_name()).collect();
+    assert!(dumped.iter().any(|n| n.to_string_lossy().contains("2_not_really-shows-2-read-none-frame")), "{dumped:?}");
+}

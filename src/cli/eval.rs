@@ -15,8 +15,13 @@ use crate::{eval as measure, train};
 #[derive(Args, Debug)]
 pub struct EvalArgs {
     /// Folder with t10k-images-idx3-ubyte[.gz] and t10k-labels-idx1-ubyte[.gz].
-    #[arg(long, value_name = "DIR", required_unless_present = "sim_scenes")]
+    #[arg(long, value_name = "DIR", required_unless_present_any = ["sim_scenes", "images"])]
     pub data: Option<PathBuf>,
+    /// Instead: a folder of labelled images (photos, scans, drawings), each read as one
+    /// camera frame. Labels come from its manifest.json ([{"file", "label", "kind"}], label
+    /// null or -1 = no digit) or from file names (3_….png, none_….png); accuracy per kind.
+    #[arg(long, value_name = "DIR", conflicts_with_all = ["data", "sim_scenes"])]
+    pub images: Option<PathBuf>,
     /// Instead: N camera-like 640×480 scenes per condition (handwritten on paper, on a card
     /// on the floor, printed, blank), through the whole pipeline; reports each condition.
     #[arg(long, value_name = "N", conflicts_with = "data")]
@@ -31,7 +36,8 @@ pub struct EvalArgs {
     /// decision.threshold].
     #[arg(long, value_name = "P")]
     pub threshold: Option<f32>,
-    /// With --sim-scenes: write frame, mask and model input of every misread scene here.
+    /// With --sim-scenes or --images: write frame, mask and model input of every misread
+    /// scene or image here.
     #[arg(long, value_name = "DIR")]
     pub dump: Option<PathBuf>,
     #[command(flatten)]
@@ -51,6 +57,17 @@ pub struct EvalArgs {
 pub fn eval(a: EvalArgs) -> Result<()> {
     let (cfg, overrides) = a.model.load(a.threshold, true)?;
     let mut pipeline = Pipeline::from_config(&cfg, &overrides)?;
+    let dumper = a.dump.as_deref().map(Dumper::new).transpose()?;
+    if let Some(dir) = &a.images {
+        let set = data::images::read_labelled(dir)?;
+        let report = measure::images(&mut pipeline, &set, dumper.as_ref())?;
+        if a.json {
+            println!("{}", serde_json::to_string(&report)?);
+        } else {
+            print!("{report}");
+        }
+        return Ok(());
+    }
     if let Some(n) = a.sim_scenes {
         let digits = crate::sim::sim_digits()?;
         let fonts = load_fonts(&a.fonts);
@@ -58,7 +75,6 @@ pub fn eval(a: EvalArgs) -> Result<()> {
             log::warn!("no fonts with digits under {:?}: printed scenes show handwritten digits", a.fonts);
         }
         let maker = SceneMaker { width: 640, height: 480, digits: &digits, fonts: &fonts, seed: a.seed };
-        let dumper = a.dump.as_deref().map(Dumper::new).transpose()?;
         let report = measure::scenes(&mut pipeline, &maker, n, dumper.as_ref())?;
         if a.json {
             println!("{}", serde_json::to_string(&report)?);

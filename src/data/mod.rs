@@ -9,6 +9,8 @@ use std::path::{Path, PathBuf};
 
 use flate2::read::GzDecoder;
 
+pub mod images;
+
 /// Side of an MNIST image.
 pub const SIDE: usize = 28;
 /// Pixels in an MNIST image.
