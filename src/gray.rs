@@ -89,6 +89,50 @@ pub fn downscale_area(src: Gray, f: usize) -> GrayBuf {
     GrayBuf { w: ow, h: oh, pixels: out }
 }
 
+/// Downscales by an integer factor three ways at once: each cell's mean, darkest and
+/// brightest value. The mean keeps lighting; the extremes keep a stroke thinner than a
+/// cell at its full contrast (an average would wash it out).
+pub fn pool(src: Gray, f: usize) -> (GrayBuf, GrayBuf, GrayBuf) {
+    let (w, h) = (src.w, src.h);
+    let (ow, oh) = (w.div_ceil(f), h.div_ceil(f));
+    let (mut mean, mut dark, mut light) = (Vec::with_capacity(ow * oh), vec![255u8; ow * oh], vec![0u8; ow * oh]);
+    let mut cols = vec![0u32; w];
+    let (mut lo, mut hi) = (vec![255u8; w], vec![0u8; w]);
+    for oy in 0..oh {
+        cols.fill(0);
+        lo.fill(255);
+        hi.fill(0);
+        let rows = (oy * f)..((oy + 1) * f).min(h);
+        let n_rows = rows.len() as u32;
+        for y in rows {
+            for (((c, l), hh), &v) in cols.iter_mut().zip(lo.iter_mut()).zip(hi.iter_mut()).zip(src.row(y)) {
+                *c += v as u32;
+                *l = (*l).min(v);
+                *hh = (*hh).max(v);
+            }
+        }
+        for (ox, ((cell, l), hh)) in cols.chunks(f).zip(lo.chunks(f)).zip(hi.chunks(f)).enumerate() {
+            let n = n_rows * cell.len() as u32;
+            mean.push(((cell.iter().sum::<u32>() + n / 2) / n) as u8);
+            dark[oy * ow + ox] = l.iter().copied().min().unwrap_or(255);
+            light[oy * ow + ox] = hh.iter().copied().max().unwrap_or(0);
+        }
+    }
+    let buf = |pixels| GrayBuf { w: ow, h: oh, pixels };
+    (buf(mean), buf(dark), buf(light))
+}
+
+/// Grey-level closing (dilate, then erode): dark features narrower than the window vanish,
+/// brighter surroundings are not widened.
+pub fn closing(img: Gray, radius: usize) -> GrayBuf {
+    min_filter(max_filter(img, radius).view(), radius)
+}
+
+/// Grey-level opening (erode, then dilate): bright features narrower than the window vanish.
+pub fn opening(img: Gray, radius: usize) -> GrayBuf {
+    max_filter(min_filter(img, radius).view(), radius)
+}
+
 /// Otsu's threshold of a histogram: the level that best splits it into two classes.
 /// Returns the threshold and the two classes' means.
 pub fn otsu(img: &[u8]) -> (u8, f32, f32) {
@@ -239,8 +283,12 @@ pub struct Component {
     pub area: usize,
     /// Sum of the weights (e.g. ink strength) under the blob.
     pub mass: u64,
+    /// The largest weight under the blob.
+    pub peak: u8,
     /// Pixels on the image's edge.
     pub border_contact: usize,
+    /// Which edges it touches: bits 0..4 for top, bottom, left, right.
+    pub sides: u8,
     pub label: u32,
 }
 
@@ -256,15 +304,19 @@ pub fn components(mask: &[u8], weight: &[u8], w: usize, h: usize) -> (Vec<u32>, 
         }
         let label = comps.len() as u32 + 1;
         let (sx, sy) = (start % w, start / w);
-        let mut c = Component { bbox: Rect::point(sx, sy), area: 0, mass: 0, border_contact: 0, label };
+        let mut c =
+            Component { bbox: Rect::point(sx, sy), area: 0, mass: 0, peak: 0, border_contact: 0, sides: 0, label };
         labels[start] = label;
         stack.push(start);
         while let Some(i) = stack.pop() {
             let (x, y) = (i % w, i / w);
             c.area += 1;
             c.mass += weight[i] as u64;
+            c.peak = c.peak.max(weight[i]);
             c.bbox = c.bbox.union(&Rect::point(x, y));
-            c.border_contact += (x == 0 || y == 0 || x == w - 1 || y == h - 1) as usize;
+            let sides = (y == 0) as u8 | ((y == h - 1) as u8) << 1 | ((x == 0) as u8) << 2 | ((x == w - 1) as u8) << 3;
+            c.border_contact += (sides != 0) as usize;
+            c.sides |= sides;
             for dy in -1i32..=1 {
                 for dx in -1i32..=1 {
                     let (nx, ny) = (x as i32 + dx, y as i32 + dy);
@@ -394,6 +446,26 @@ mod tests {
     }
 
     #[test]
+    fn pooling_keeps_the_mean_and_both_extremes() {
+        let src = [10, 200, 30, 40, 50, 60, 70, 80, 90];
+        let (mean, dark, light) = pool(Gray::new(&src, 3, 3).unwrap(), 2);
+        assert_eq!((mean.w, mean.h), (2, 2));
+        assert_eq!(mean.pixels, vec![75, 45, 75, 90]);
+        assert_eq!(dark.pixels, vec![10, 30, 70, 90]);
+        assert_eq!(light.pixels, vec![200, 60, 80, 90]);
+    }
+
+    #[test]
+    fn closing_fills_thin_dark_lines_but_not_wide_ones() {
+        // A 1-px dark line and a 6-px dark band on white.
+        let row: Vec<u8> = (0..20).map(|x| if x == 3 || (10..16).contains(&x) { 0 } else { 200 }).collect();
+        let closed = closing(Gray::new(&row, 20, 1).unwrap(), 1);
+        assert_eq!(closed.pixels[3], 200, "the thin line is filled");
+        assert_eq!(closed.pixels[12], 0, "the wide band stays");
+        assert_eq!(opening(Gray::new(&closed.pixels, 20, 1).unwrap(), 1).pixels[3], 200);
+    }
+
+    #[test]
     fn window_extreme_matches_the_naive_window() {
         let v: Vec<u8> = (0..97u32).map(|i| (i * 73 % 251) as u8).collect();
         for r in [0, 1, 3, 10, 60] {
@@ -403,6 +475,24 @@ mod tests {
                 for i in 0..v.len() {
                     let naive = v[i.saturating_sub(r)..=(i + r).min(v.len() - 1)].iter().copied().reduce(pick).unwrap();
                     assert_eq!(out[i], naive, "{name} r={r} i={i}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn max_filter_matches_the_naive_square_window() {
+        let (w, h) = (37, 23);
+        let px: Vec<u8> = (0..w * h).map(|i| ((i * 7919) % 251) as u8).collect();
+        for r in [1, 5, 16, 30] {
+            let out = max_filter(Gray::new(&px, w, h).unwrap(), r);
+            for y in 0..h {
+                for x in 0..w {
+                    let naive = (y.saturating_sub(r)..=(y + r).min(h - 1))
+                        .flat_map(|yy| (x.saturating_sub(r)..=(x + r).min(w - 1)).map(move |xx| (xx, yy)))
+                        .map(|(xx, yy)| px[yy * w + xx])
+                        .max();
+                    assert_eq!(Some(out.pixels[y * w + x]), naive, "r={r} x={x} y={y}");
                 }
             }
         }
@@ -440,9 +530,9 @@ mod tests {
         let weight = [5, 0, 0, 0, 0, 7, 0, 0, 0, 0, 0, 2];
         let (labels, comps) = components(&mask, &weight, 4, 3);
         assert_eq!(labels, vec![1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 2]);
-        assert_eq!((comps[0].area, comps[0].mass, comps[0].border_contact), (2, 12, 1));
+        assert_eq!((comps[0].area, comps[0].mass, comps[0].border_contact, comps[0].sides), (2, 12, 1, 0b0101));
         assert_eq!(comps[0].bbox, Rect { x0: 0, y0: 0, x1: 1, y1: 1 });
-        assert_eq!((comps[1].area, comps[1].border_contact), (1, 1));
+        assert_eq!((comps[1].area, comps[1].border_contact, comps[1].sides), (1, 1, 0b1010));
     }
 
     #[test]

@@ -34,6 +34,19 @@ pub fn find_card(work: Gray, radius: usize) -> Option<Vec<u8>> {
     if !(0.04..=0.92).contains(&frac) || card.bbox.width().min(card.bbox.height()) < MIN_CARD_SIDE {
         return None;
     }
+    // A card is one solid piece (a rectangle, somewhat tilted or foreshortened), and what
+    // lies around it is floor, reaching the edges of the view. Paper between the bold
+    // strokes of a close-up digit is neither.
+    if card.area * 10 < card.bbox.width() * card.bbox.height() * 6 {
+        return None;
+    }
+    let outside: Vec<u8> = labels.iter().map(|&l| (l != card.label) as u8).collect();
+    let (_, around) = components(&outside, &outside, w, h);
+    let total: usize = around.iter().map(|c| c.area).sum();
+    let at_edge: usize = around.iter().filter(|c| c.border_contact > 0).map(|c| c.area).sum();
+    if at_edge * 10 < total * 9 {
+        return None;
+    }
     // Sharpness: the mean step across the region's edge, in grey levels per pixel.
     let (mut steps, mut n) = (0u64, 0u64);
     for y in 1..h - 1 {

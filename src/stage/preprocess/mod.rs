@@ -10,12 +10,12 @@ mod normalise;
 mod segment;
 
 pub use card::find_card;
-pub use normalise::{fit_mnist, normalise_stroke, place_by_mass, stroke_width};
-pub use segment::{background, guess_polarity, ink_map};
+pub use normalise::{fit_mnist, normalise_stroke, place_by_mass, stretch_core, stroke_width};
+pub use segment::{background, guess_polarity, hysteresis, ink_map, line_pixels, remove_lines};
 
 use crate::data::PIXELS;
 pub use crate::gray::Rect;
-use crate::gray::{downscale_area, kth_largest, Gray};
+use crate::gray::{kth_largest, pool, Gray};
 use normalise::extract;
 use segment::choose_digit;
 
@@ -37,7 +37,8 @@ pub struct Params {
     pub min_contrast: u8,
     /// Smallest digit height as a fraction of the frame height.
     pub min_height: f32,
-    /// Largest digit height as a fraction of the frame height.
+    /// Largest digit height as a fraction of the frame height (crops and close-ups, where
+    /// one digit fills the image, are exempt).
     pub max_height: f32,
     /// Segmentation runs on a copy whose longest side is at most this many pixels.
     pub working_side: usize,
@@ -45,9 +46,17 @@ pub struct Params {
 
 impl Default for Params {
     fn default() -> Self {
-        Params { polarity: Polarity::Auto, min_contrast: 40, min_height: 0.08, max_height: 0.95, working_side: 160 }
+        Params { polarity: Polarity::Auto, min_contrast: 30, min_height: 0.08, max_height: 0.95, working_side: 160 }
     }
 }
+
+/// Images no larger than this (longest side, in pixels) are crops of one digit: it may fill
+/// them and touch their edges.
+pub const CROP_SIDE: usize = 64;
+
+/// A card lying on the floor is looked for only in views at least this many working pixels
+/// high and wide (a 640×480 camera frame is 160×120).
+const MIN_CARD_VIEW: usize = 100;
 
 /// A digit found in a frame.
 #[derive(Clone, Debug, PartialEq)]
@@ -90,7 +99,10 @@ pub struct Segmentation {
     pub ink: Vec<u8>,
     /// 1 where a working pixel is ink.
     pub mask: Vec<u8>,
+    /// Ink of at least `threshold` starts a blob; ink of at least `threshold_lo` joined to
+    /// one belongs to it.
     pub threshold: u8,
+    pub threshold_lo: u8,
     /// 1 inside the card or sheet the digit was looked for on, when one was found.
     pub card: Option<Vec<u8>>,
 }
@@ -111,23 +123,73 @@ pub fn preprocess_detailed(
         return (Err(NoDigit::BadFrame), None);
     };
     let factor = w.max(h).div_ceil(p.working_side.max(1)).max(1);
-    let small = downscale_area(img, factor);
-    let (work, ww, wh) = (small.pixels, small.w, small.h);
-    let work_view = Gray { w: ww, h: wh, pixels: &work };
+    // The cells' means show lighting and paper; their extremes keep thin strokes whole.
+    let (mean, dark, light) = pool(img, factor);
+    let (ww, wh) = (mean.w, mean.h);
     let radius = (ww.max(wh) / 16).max(4);
+    // The paper estimate's window is much wider than a stroke; lighting changes smoothly
+    // enough for a closing of this size to follow it.
+    let ink_radius = (ww.max(wh) / 6).max(4);
     // A card or sheet lying on a darker floor: look for the digit only on it, as dark ink,
     // so the card's edges are never taken for strokes.
+    // Only in camera-sized views: in a small or close-up picture, paper between bold
+    // strokes can look like a card.
     let card = match p.polarity {
-        Polarity::Auto | Polarity::DarkOnLight => find_card(work_view, radius),
-        Polarity::LightOnDark => None,
+        Polarity::Auto | Polarity::DarkOnLight if ww.min(wh) >= MIN_CARD_VIEW => find_card(mean.view(), radius),
+        _ => None,
     };
     let polarity = match (p.polarity, &card) {
         (_, Some(_)) => Polarity::DarkOnLight,
-        (Polarity::Auto, None) => guess_polarity(&work),
+        (Polarity::Auto, None) => guess_polarity(&mean.pixels),
         (other, None) => other,
     };
-    let bg = background(work_view, radius, polarity);
-    let mut ink = ink_map(&work, &bg, polarity);
+    let src = if polarity == Polarity::LightOnDark { &light } else { &dark };
+    let small = w.max(h) <= CROP_SIDE;
+    // The paper estimate's window must be wider than the strokes: when the digit's
+    // strokes turn out wide (a marker, a close-up), look again with a wider one.
+    let mut radius = ink_radius;
+    let mut attempt = 0;
+    loop {
+        attempt += 1;
+        let seg = segment(src.view(), radius, polarity, card.clone(), factor, p, small);
+        if seg.threshold > seg.peak {
+            return (Err(NoDigit::NoInk), Some(seg.seg));
+        }
+        let Some(chosen) = choose_digit(&seg.seg, p, small) else {
+            return (Err(NoDigit::NoDigitShape), Some(seg.seg));
+        };
+        let width = blob_stroke_width(&seg.seg, &chosen);
+        let wider = ((width * 2.0).ceil() as usize + 2).min(ww.max(wh) / 3);
+        if attempt == 1 && wider > radius {
+            radius = wider;
+            continue;
+        }
+        let bg = background(mean.view(), radius, polarity);
+        let result = extract(frame, w, h, &bg, &seg.seg, &chosen, polarity);
+        return (result, Some(seg.seg));
+    }
+}
+
+/// A segmentation and the ink peak it was thresholded against.
+struct Segmented {
+    seg: Segmentation,
+    peak: u8,
+    threshold: u8,
+}
+
+/// Ink against the local paper, thresholded with hysteresis, lines removed.
+fn segment(
+    src: Gray,
+    radius: usize,
+    polarity: Polarity,
+    card: Option<Vec<u8>>,
+    factor: usize,
+    p: &Params,
+    small: bool,
+) -> Segmented {
+    let (ww, wh) = (src.w, src.h);
+    let bg = background(src, radius, polarity);
+    let mut ink = ink_map(src.pixels, &bg, polarity);
     if let Some(region) = &card {
         for (v, &inside) in ink.iter_mut().zip(region) {
             if inside == 0 {
@@ -138,17 +200,48 @@ pub fn preprocess_detailed(
     // Not the max, so a few hot pixels cannot set the scale.
     let peak = kth_largest(&ink, (ink.len() / 5000).max(3));
     let threshold = p.min_contrast.max((peak as f32 * 0.4) as u8);
-    let mask: Vec<u8> = ink.iter().map(|&v| (v >= threshold && peak >= p.min_contrast) as u8).collect();
-    let seg = Segmentation { work_w: ww, work_h: wh, factor, ink, mask, threshold, card };
-    if peak < p.min_contrast {
-        return (Err(NoDigit::NoInk), Some(seg));
+    let threshold_lo = (p.min_contrast / 2).max((peak as f32 * 0.2) as u8);
+    let mut mask = hysteresis(&ink, ww, wh, threshold_lo, threshold);
+    if !small {
+        // Lines are found on a lenient mask, where a faint ruled line is still whole.
+        let lenient_at = (threshold_lo as u16 * 3 / 4).max(p.min_contrast as u16 / 2) as u8;
+        let lenient: Vec<u8> = ink.iter().map(|&v| (v >= lenient_at) as u8).collect();
+        for (m, is_line) in mask.iter_mut().zip(line_pixels(&lenient, ww, wh, 0.35)) {
+            if is_line {
+                *m = 0;
+            }
+        }
     }
-    let Some(chosen) = choose_digit(&seg, p) else {
-        return (Err(NoDigit::NoDigitShape), Some(seg));
-    };
-    let result = extract(frame, w, h, &bg, &seg, &chosen, polarity);
-    (result, Some(seg))
+    let seg = Segmentation { work_w: ww, work_h: wh, factor, ink, mask, threshold, threshold_lo, card };
+    Segmented { seg, peak, threshold }
 }
+
+/// Stroke width of the chosen blobs in working pixels: twice their area over their outline.
+fn blob_stroke_width(seg: &Segmentation, chosen: &segment::Chosen) -> f32 {
+    let (w, h) = (seg.work_w, seg.work_h);
+    let inside = |x: usize, y: usize| {
+        let l = chosen.pixel_labels[y * w + x];
+        l != 0 && chosen.labels.contains(&l)
+    };
+    let (mut area, mut outline) = (0u32, 0u32);
+    for y in chosen.bbox.y0..=chosen.bbox.y1 {
+        for x in chosen.bbox.x0..=chosen.bbox.x1 {
+            if inside(x, y) {
+                area += 1;
+                outline += (x == 0 || !inside(x - 1, y)) as u32
+                    + (x + 1 == w || !inside(x + 1, y)) as u32
+                    + (y == 0 || !inside(x, y - 1)) as u32
+                    + (y + 1 == h || !inside(x, y + 1)) as u32;
+            }
+        }
+    }
+    if outline == 0 {
+        0.0
+    } else {
+        2.0 * area as f32 / outline as f32
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -181,15 +274,21 @@ mod tests {
 
     #[test]
     fn strokes_are_normalised_towards_mnists_pen() {
-        // A 1-px hairline "1" is thickened; a 4-px bar is MNIST-like and kept; a solid 14-px
-        // blob of marker is thinned.
+        // A 1-px hairline "1" is thickened with soft edges; a 4-px bar is MNIST-like and
+        // kept; a solid 14-px blob of marker is thinned.
         let mut hair = [0u8; PIXELS];
         for y in 4..24 {
             hair[y * SIDE + 14] = 255;
         }
         assert!(stroke_width(&hair) < 1.1);
         normalise_stroke(&mut hair);
-        assert_eq!((4..24).map(|y| (13..=15).filter(|&x| hair[y * SIDE + x] == 255).count()).sum::<usize>(), 60);
+        let mut want = [0u8; PIXELS];
+        for y in 4..24 {
+            want[y * SIDE + 13..=y * SIDE + 15].copy_from_slice(&[178, 255, 178]);
+        }
+        want[3 * SIDE + 14] = 178;
+        want[24 * SIDE + 14] = 178;
+        assert_eq!(hair, want);
         let mut bar = golden(5..=24, 13..=16);
         normalise_stroke(&mut bar);
         assert_eq!(bar, golden(5..=24, 13..=16));

@@ -35,7 +35,7 @@ pub(super) fn extract(
     let (fx0, fy0) = ((b.x0.saturating_sub(1)) * f, (b.y0.saturating_sub(1)) * f);
     let (fx1, fy1) = (((b.x1 + 2) * f).min(w) - 1, ((b.y1 + 2) * f).min(h) - 1);
     let (cw, ch) = (fx1 - fx0 + 1, fy1 - fy0 + 1);
-    let lo = seg.threshold / 2;
+    let lo = seg.threshold_lo / 2;
     let light = polarity == Polarity::LightOnDark;
     // Working-image column of each crop column, so the loop below divides nothing.
     let col_w: Vec<usize> = (fx0..=fx1).map(|gx| gx / f).collect();
@@ -86,14 +86,33 @@ pub(super) fn extract(
 }
 
 /// MNIST's normalisation of a cropped digit (ink 0..255): scale so the longest side is 20 px
-/// keeping the aspect ratio, then place in 28×28 with the centre of mass at the centre.
+/// keeping the aspect ratio, bring the stroke core back to full ink (a thin pen comes out of
+/// the downscaling grey), place in 28×28 with the centre of mass at the centre, and bring
+/// the pen towards MNIST's width.
 pub fn fit_mnist(crop: &[f32], w: usize, h: usize) -> [u8; PIXELS] {
     let s = 20.0 / w.max(h) as f32;
     let (nw, nh) = (((w as f32 * s).round() as usize).clamp(1, 20), ((h as f32 * s).round() as usize).clamp(1, 20));
-    let small = resize_area(crop, w, h, nw, nh);
+    let mut small = resize_area(crop, w, h, nw, nh);
+    stretch_core(&mut small);
     let mut digit = place_by_mass(&small, nw, nh);
     normalise_stroke(&mut digit);
     digit
+}
+
+/// Scales ink so its core — the 80th percentile of the values above a fifth of the
+/// brightest — is full ink; never darkens.
+pub fn stretch_core(img: &mut [f32]) {
+    let max = img.iter().copied().fold(0f32, f32::max);
+    if max <= 0.0 {
+        return;
+    }
+    let mut strong: Vec<f32> = img.iter().copied().filter(|&v| v >= max * 0.2).collect();
+    strong.sort_by(f32::total_cmp);
+    let core = strong[(strong.len() * 8 / 10).min(strong.len() - 1)];
+    if core > 0.0 && core < 255.0 {
+        let k = 255.0 / core;
+        img.iter_mut().for_each(|v| *v = (*v * k).min(255.0));
+    }
 }
 
 /// Estimated stroke width of a 28×28 digit in pixels: twice the ink area over the outline
@@ -121,19 +140,19 @@ pub fn stroke_width(digit: &[u8; PIXELS]) -> f32 {
 }
 
 /// MNIST's pen: 97 % of its test digits measure between 1.1 and 3.6 px by [`stroke_width`]
-/// (median 2.0). Hairline printed strokes are thickened, fat marker strokes thinned, by one
-/// pixel; digits within MNIST's range are left alone.
+/// (median 2.0). Hairline strokes (a thin pen, fine print) are thickened with soft edges,
+/// fat marker strokes thinned by a pixel; digits within MNIST's range are left alone.
 pub fn normalise_stroke(digit: &mut [u8; PIXELS]) {
     let t = stroke_width(digit);
-    let op: fn(u8, u8) -> u8 = if t > 0.0 && t < 1.1 {
-        u8::max
+    if t > 0.0 && t < 1.5 {
+        let grown = morph_plus(digit, SIDE, SIDE, u8::max);
+        for (d, g) in digit.iter_mut().zip(grown) {
+            *d = (*d).max((g as f32 * 0.7) as u8);
+        }
     } else if t > 3.6 {
-        u8::min
-    } else {
-        return;
-    };
-    let out = morph_plus(digit, SIDE, SIDE, op);
-    digit.copy_from_slice(&out);
+        let out = morph_plus(digit, SIDE, SIDE, u8::min);
+        digit.copy_from_slice(&out);
+    }
 }
 
 /// Puts a patch of at most 28×28 into a 28×28 field so its centre of mass lands on (14, 14)

@@ -1,7 +1,7 @@
 //! Segmentation: which pixels are ink, and which blobs of ink make up the digit.
 
 use super::{Params, Polarity, Segmentation};
-use crate::gray::{components, max_filter, min_filter, percentile, Component, Gray, Rect};
+use crate::gray::{closing, components, opening, percentile, Component, Gray, Rect};
 
 /// Bright frames are paper with dark ink; dark frames hold light ink.
 pub fn guess_polarity(img: &[u8]) -> Polarity {
@@ -12,13 +12,13 @@ pub fn guess_polarity(img: &[u8]) -> Polarity {
     }
 }
 
-/// Local paper level: the brightest (or, for light ink, darkest) value within `radius`,
-/// a window wider than any stroke, so strokes vanish from it but lighting does not.
+/// Local paper level: a closing (for light ink, an opening) with a window wider than any
+/// stroke, so strokes vanish from it but lighting does not.
 pub fn background(img: Gray, radius: usize, polarity: Polarity) -> Vec<u8> {
     if polarity == Polarity::LightOnDark {
-        min_filter(img, radius).pixels
+        opening(img, radius).pixels
     } else {
-        max_filter(img, radius).pixels
+        closing(img, radius).pixels
     }
 }
 
@@ -30,16 +30,151 @@ pub fn ink_map(img: &[u8], bg: &[u8], polarity: Polarity) -> Vec<u8> {
         .collect()
 }
 
+/// Hysteresis: pixels of at least `lo` that are connected to a pixel of at least `hi`, so a
+/// faint stretch of a stroke stays joined to the rest while faint noise alone does not
+/// count.
+pub fn hysteresis(ink: &[u8], w: usize, h: usize, lo: u8, hi: u8) -> Vec<u8> {
+    let weak: Vec<u8> = ink.iter().map(|&v| (v >= lo) as u8).collect();
+    let (labels, comps) = components(&weak, ink, w, h);
+    let strong: Vec<bool> = comps.iter().map(|c| c.peak >= hi).collect();
+    labels.iter().map(|&l| (l != 0 && strong[l as usize - 1]) as u8).collect()
+}
+
+/// Removes long, thin marks — ruled lines, grid lines, a pen line across the page — so a
+/// digit that touches one is not read together with it. A line runs out of the picture
+/// (for at least `min_frac` of its width or height) or crosses most of it (0.8); a digit's
+/// stroke, however thin and straight, stays inside. Where a stroke crosses a line the mask
+/// is thick there and the stroke stays whole.
+pub fn remove_lines(mask: &mut [u8], w: usize, h: usize, min_frac: f32) {
+    let line = line_pixels(mask, w, h, min_frac);
+    for (m, &is_line) in mask.iter_mut().zip(&line) {
+        if is_line {
+            *m = 0;
+        }
+    }
+}
+
+/// The pixels of `mask` that belong to long, thin lines (see [`remove_lines`]).
+pub fn line_pixels(mask: &[u8], w: usize, h: usize, min_frac: f32) -> Vec<bool> {
+    const THIN: usize = 2;
+    // For each direction: how long the run through each pixel is, along and across.
+    // Whether a stretch [start, end) of a side `side` long is long enough to be a line.
+    let is_long = |start: usize, end: usize, side: usize| {
+        let len = (end - start) as f32;
+        len >= 0.8 * side as f32 || (len >= min_frac * side as f32 && (start == 0 || end == side))
+    };
+    // For each direction: the length of the run through each pixel, and whether that run
+    // is long enough to be a line.
+    let runs = |horizontal: bool| -> (Vec<u16>, Vec<bool>) {
+        let (along, across) = if horizontal { (w, h) } else { (h, w) };
+        let at = |a: usize, c: usize| if horizontal { c * w + a } else { a * w + c };
+        let (mut len, mut long) = (vec![0u16; mask.len()], vec![false; mask.len()]);
+        for c in 0..across {
+            let mut a = 0;
+            while a < along {
+                if mask[at(a, c)] == 0 {
+                    a += 1;
+                    continue;
+                }
+                let start = a;
+                while a < along && mask[at(a, c)] != 0 {
+                    a += 1;
+                }
+                let l = is_long(start, a, along);
+                for aa in start..a {
+                    len[at(aa, c)] = (a - start) as u16;
+                    long[at(aa, c)] = l;
+                }
+            }
+        }
+        (len, long)
+    };
+    let ((h_run, on_h), (v_run, on_v)) = (runs(true), runs(false));
+    // Straight lines: a long run, thin across.
+    let mut line: Vec<bool> = (0..mask.len())
+        .map(|i| (on_h[i] && v_run[i] as usize <= THIN) || (on_v[i] && h_run[i] as usize <= THIN))
+        .collect();
+    // Slightly tilted lines break into short runs: follow their thin pixels instead.
+    for horizontal in [true, false] {
+        let thin: Vec<u8> = (0..mask.len())
+            .map(|i| (mask[i] != 0 && (if horizontal { v_run[i] } else { h_run[i] }) as usize <= THIN) as u8)
+            .collect();
+        let (labels, comps) = components(&thin, &thin, w, h);
+        let long: Vec<bool> =
+            comps
+                .iter()
+                .map(|c| {
+                    if horizontal {
+                        is_long(c.bbox.x0, c.bbox.x1 + 1, w)
+                    } else {
+                        is_long(c.bbox.y0, c.bbox.y1 + 1, h)
+                    }
+                })
+                .collect();
+        for (l, is_line) in labels.iter().zip(line.iter_mut()) {
+            if *l != 0 && long[*l as usize - 1] {
+                *is_line = true;
+            }
+        }
+    }
+    // Where two lines cross (grid paper) the mask is thick both ways: a pixel on long runs
+    // both ways, next to a line pixel, is a crossing. A solid region is on long runs too,
+    // but not next to a thin line, except along its edge.
+    let near_line = |i: usize| {
+        let (x, y) = (i % w, i / w);
+        (x > 0 && line[i - 1]) || (x + 1 < w && line[i + 1]) || (y > 0 && line[i - w]) || (y + 1 < h && line[i + w])
+    };
+    let crossings: Vec<usize> = (0..mask.len()).filter(|&i| on_h[i] && on_v[i] && !line[i] && near_line(i)).collect();
+    for i in crossings {
+        line[i] = true;
+    }
+    line
+}
+
+/// How steeply a blob's edge rises to ink: the mean step, in grey levels per working
+/// pixel, from outside to inside across its outline. A pen stroke goes from paper to ink
+/// within a pixel or two, even out of focus; a shadow or a lighting change takes many.
+fn edge_step(c: &Component, labels: &[u32], ink: &[u8], w: usize, h: usize) -> f32 {
+    let (mut sum, mut n) = (0f32, 0u32);
+    for y in c.bbox.y0..=c.bbox.y1 {
+        for x in c.bbox.x0..=c.bbox.x1 {
+            let i = y * w + x;
+            if labels[i] != c.label {
+                continue;
+            }
+            let mut step: Option<u8> = None;
+            for (nx, ny) in [(x.wrapping_sub(1), y), (x + 1, y), (x, y.wrapping_sub(1)), (x, y + 1)] {
+                if nx < w && ny < h && labels[ny * w + nx] != c.label {
+                    let s = ink[i].saturating_sub(ink[ny * w + nx]);
+                    step = Some(step.map_or(s, |t| t.max(s)));
+                }
+            }
+            if let Some(s) = step {
+                sum += s as f32;
+                n += 1;
+            }
+        }
+    }
+    if n == 0 {
+        255.0
+    } else {
+        sum / n as f32
+    }
+}
+
 /// The components that make up the digit: the strongest plausible blob near the centre,
-/// plus the pieces close to it (broken strokes). Border-touching blobs and specks are not
-/// digits.
+/// plus the pieces close to it (broken strokes).
 pub(super) struct Chosen {
     pub bbox: Rect,
     pub labels: Vec<u32>,
     pub pixel_labels: Vec<u32>,
 }
 
-pub(super) fn choose_digit(seg: &Segmentation, p: &Params) -> Option<Chosen> {
+/// Blobs whose edges rise more gently than this (grey levels per working pixel) are
+/// shadows and lighting, not ink. Shadows measure 3-7; a defocused marker stroke 20.
+const MIN_EDGE_STEP: f32 = 10.0;
+
+pub(super) fn choose_digit(seg: &Segmentation, p: &Params, small: bool) -> Option<Chosen> {
     let (w, h) = (seg.work_w, seg.work_h);
     let (pixel_labels, comps) = components(&seg.mask, &seg.ink, w, h);
     // Contact with the card's edge, when there is one.
@@ -62,20 +197,36 @@ pub(super) fn choose_digit(seg: &Segmentation, p: &Params) -> Option<Chosen> {
             }
         }
     }
-    // Running along an edge (a table's, the frame's) is not a digit; a digit written large
-    // may still touch one at a point. Inside a card, whose edge is already cut away, only a
-    // blob hugging the edge for half its outline is an edge.
+    let speck = (w * h / 2000).max(2);
+    let plausible: Vec<&Component> = comps
+        .iter()
+        .filter(|c| c.area >= speck && edge_step(c, &pixel_labels, &seg.ink, w, h) >= MIN_EDGE_STEP)
+        .collect();
+    // A crop: a small image, or one whose biggest mark fills most of its height and is made
+    // of strokes rather than a solid region (a floor, a shadow).
+    let biggest = plausible.iter().max_by_key(|c| c.mass);
+    let crop = small
+        || biggest.is_some_and(|c| {
+            let fills = c.bbox.height() * 10 >= h * 8;
+            let stroky = c.area * 10 <= c.bbox.width() * c.bbox.height() * 6;
+            fills && stroky && seg.card.is_none()
+        });
+    // Running along an edge (a table's, the frame's) or across the picture from one edge to
+    // another (a shadow, a table edge) is not a digit; a digit written large may still
+    // touch one edge at a point. Inside a card, whose edge is already cut away, only a blob
+    // hugging the edge for half its outline is an edge.
     let along_edge = |c: &Component| {
         let n = c.border_contact;
         let k = card_contact[c.label as usize - 1];
-        (n > 3 && n * 4 > c.bbox.width().max(c.bbox.height())) || k * 2 > c.bbox.width() + c.bbox.height()
+        let edges = c.sides.count_ones();
+        (!crop && ((n > 3 && n * 4 > c.bbox.width().max(c.bbox.height())) || edges >= 2))
+            || k * 2 > c.bbox.width() + c.bbox.height()
     };
     let min_h = ((h as f32 * p.min_height).round() as usize).max(2);
-    let max_h = (h as f32 * p.max_height).round() as usize;
-    let speck = (w * h / 2000).max(2);
+    let max_h = if crop { h } else { (h as f32 * p.max_height).round() as usize };
     let (cx, cy) = (w as f32 / 2.0, h as f32 / 2.0);
     let diag = ((w * w + h * h) as f32).sqrt();
-    let candidates: Vec<&Component> = comps.iter().filter(|c| !along_edge(c) && c.area >= speck).collect();
+    let candidates: Vec<&Component> = plausible.into_iter().filter(|c| !along_edge(c)).collect();
     let best = candidates.iter().max_by(|a, b| {
         let score = |c: &Component| {
             let (mx, my) = ((c.bbox.x0 + c.bbox.x1) as f32 / 2.0, (c.bbox.y0 + c.bbox.y1) as f32 / 2.0);
@@ -98,4 +249,64 @@ pub(super) fn choose_digit(seg: &Segmentation, p: &Params) -> Option<Chosen> {
         return None;
     }
     Some(Chosen { bbox, labels: parts.iter().map(|c| c.label).collect(), pixel_labels })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hysteresis_keeps_faint_parts_joined_to_strong_ones() {
+        // A stroke strong at one end and faint at the other, and a faint blob alone.
+        let ink = [90, 60, 30, 30, 0, 30, 30, 0];
+        assert_eq!(hysteresis(&ink, 8, 1, 25, 80), vec![1, 1, 1, 1, 0, 0, 0, 0]);
+    }
+
+    #[test]
+    fn long_thin_lines_go_and_crossing_strokes_stay() {
+        // A 1-px ruled line across a 40×20 mask, crossed by a 4-px wide vertical stroke.
+        let (w, h) = (40, 20);
+        let mut mask = vec![0u8; w * h];
+        for x in 0..w {
+            mask[10 * w + x] = 1;
+        }
+        for y in 4..16 {
+            for x in 18..22 {
+                mask[y * w + x] = 1;
+            }
+        }
+        remove_lines(&mut mask, w, h, 0.35);
+        assert_eq!(mask[10 * w + 5], 0, "the line is gone");
+        assert_eq!(mask[10 * w + 19], 1, "where the stroke crosses it, the stroke stays");
+        assert!((4..16).all(|y| mask[y * w + 20] == 1), "the stroke is whole");
+        // A thin stroke inside the picture (a 7's bar, drawn with a fine pen) is not a line,
+        // even when it is long.
+        let mut bar = vec![0u8; w * h];
+        for x in 5..35 {
+            bar[5 * w + x] = 1;
+        }
+        let before = bar.clone();
+        remove_lines(&mut bar, w, h, 0.35);
+        assert_eq!(bar, before);
+    }
+
+    #[test]
+    fn grid_lines_go_too() {
+        let (w, h) = (40, 30);
+        let mut mask: Vec<u8> = (0..w * h).map(|i| (i % w % 8 == 0 || i / w % 8 == 0) as u8).collect();
+        remove_lines(&mut mask, w, h, 0.35);
+        assert_eq!(mask, vec![0; w * h]);
+    }
+
+    #[test]
+    fn a_slightly_tilted_line_goes() {
+        // 3° of tilt: rows change every 19 pixels, so no single row holds a long run.
+        let (w, h) = (80, 20);
+        let mut mask = vec![0u8; w * h];
+        for x in 0..w {
+            mask[(5 + x / 19) * w + x] = 1;
+        }
+        remove_lines(&mut mask, w, h, 0.35);
+        assert_eq!(mask, vec![0; w * h]);
+    }
 }
