@@ -14,7 +14,7 @@ use crate::data::PIXELS;
 use crate::sink::{Actuators, FrameReport, Interruption, Sinks};
 use crate::source::{Frame, FrameSource, Poll};
 use crate::stage::decide::{Command, Decider, Decision, DecisionConfig};
-use crate::stage::model::{InputScale, Model};
+use crate::stage::model::{InputScale, Model, Probabilities};
 use crate::stage::preprocess::{self, Found, NoDigit, Params, Segmentation};
 
 /// What a command line may change in the config's pipeline.
@@ -60,7 +60,7 @@ pub struct FrameResult {
     pub found: Result<Found, NoDigit>,
     /// The segmentation, when the pipeline keeps it and there was one.
     pub segmentation: Option<Segmentation>,
-    pub probabilities: Option<[f32; 10]>,
+    pub probabilities: Option<Probabilities>,
     pub decision: Decision,
     pub timings: Timings,
     /// Preprocess + model + decision, in milliseconds.

@@ -55,7 +55,7 @@ fn every_architecture_reloads_in_tract_with_the_trainers_outputs() {
             let raw = net.forward(&x, 1);
             let want: Vec<f32> = match net.loss {
                 Loss::SoftmaxCe => softmax(&raw),
-                Loss::LectureBce => to_probabilities(&raw.clone().try_into().unwrap(), OutputKind::Sigmoid).to_vec(),
+                Loss::LectureBce => to_probabilities(&raw, OutputKind::Sigmoid)[..10].to_vec(),
             };
             for (g, w) in got.iter().zip(&want) {
                 worst = worst.max((g - w).abs());

@@ -68,7 +68,7 @@ pub fn classify(a: ClassifyArgs) -> Result<()> {
             d.write(&stem, &frame, &r)?;
         }
         let name = file.display().to_string();
-        let probs = r.probabilities.map(|p| p.to_vec()).unwrap_or_default();
+        let probs = r.probabilities.map(|p| p[..pipeline.model.outputs].to_vec()).unwrap_or_default();
         if a.json {
             let line = ClassifyLine {
                 file: &name,

@@ -70,6 +70,24 @@ pub struct TrainArgs {
     /// Worker threads [default: all cores].
     #[arg(long)]
     pub threads: Option<usize>,
+    /// Add 1s and 7s written the continental way (a flag and a base on the 1, a bar across
+    /// the 7), made from the training set's own.
+    #[arg(long)]
+    pub styles: bool,
+    /// Also draw each training digit into N camera-like views (paper, ruled and grid paper,
+    /// a card on the floor, a board, close-ups, crops; pens, blur, noise, JPEG) and train on
+    /// what the firmware's preprocessing makes of them.
+    #[arg(long, value_name = "N")]
+    pub camera: Option<usize>,
+    /// Train an 11th output, "no digit", on what preprocessing finds in N views without a
+    /// readable digit (shadows, card and paper edges, lines, specks, half digits, digits run
+    /// together, scribbles).
+    #[arg(long, value_name = "N")]
+    pub clutter: Option<usize>,
+    /// Keep a twelfth of the training samples aside, fit a temperature on them so confidence
+    /// matches accuracy, and report the calibration error before and after.
+    #[arg(long)]
+    pub calibrate: bool,
 }
 
 pub fn train(a: TrainArgs) -> Result<()> {
@@ -93,5 +111,9 @@ pub fn train(a: TrainArgs) -> Result<()> {
         fonts: a.fonts,
         report: a.report,
         threads: a.threads,
+        styles: a.styles,
+        camera: a.camera,
+        clutter: a.clutter,
+        calibrate: a.calibrate,
     })
 }

@@ -68,6 +68,28 @@ impl Dataset {
         }
     }
 
+    /// Appends another dataset of the same image size.
+    pub fn extend(&mut self, other: &Dataset) {
+        debug_assert_eq!((self.rows, self.cols), (other.rows, other.cols));
+        self.images.extend_from_slice(&other.images);
+        self.labels.extend_from_slice(&other.labels);
+    }
+
+    /// Splits off about one sample in `every`, chosen at random with `seed`: (the rest, the
+    /// samples split off).
+    pub fn split_every(&self, every: usize, seed: u64) -> (Dataset, Dataset) {
+        use rand::{Rng, SeedableRng};
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed ^ 0x5EED_5B17);
+        let empty = || Dataset { rows: self.rows, cols: self.cols, ..Dataset::default() };
+        let (mut rest, mut off) = (empty(), empty());
+        for i in 0..self.len() {
+            let to = if rng.random_range(0..every.max(1)) == 0 { &mut off } else { &mut rest };
+            to.images.extend_from_slice(self.image(i));
+            to.labels.push(self.labels[i]);
+        }
+        (rest, off)
+    }
+
     /// Samples `start..end`.
     pub fn slice(&self, start: usize, end: usize) -> Dataset {
         let end = end.min(self.len());

@@ -6,6 +6,7 @@ use std::collections::VecDeque;
 
 use serde::{Deserialize, Serialize};
 
+use crate::stage::model::{Probabilities, NO_DIGIT};
 use crate::util::argmax;
 
 /// What an action does with the wheels.
@@ -193,12 +194,14 @@ impl Decider {
     }
 
     /// One frame at time `t_ms`: `probs` are the model's probabilities, or `None` when
-    /// preprocessing found no digit.
-    pub fn update(&mut self, t_ms: u64, probs: Option<&[f32; 10]>) -> Decision {
+    /// preprocessing found no digit. A reading is the most probable digit when it reaches
+    /// the threshold and beats the model's "no digit".
+    pub fn update(&mut self, t_ms: u64, probs: Option<&Probabilities>) -> Decision {
         let (best, confidence) = match probs {
             Some(p) => {
-                let i = argmax(p);
-                (Some(i as u8), if p[i].is_nan() { 0.0 } else { p[i] })
+                let i = argmax(&p[..10]);
+                let conf = if p[i].is_nan() { 0.0 } else { p[i] };
+                (Some(i as u8).filter(|_| conf > p[NO_DIGIT]), conf)
             }
             None => (None, 0.0),
         };
@@ -260,8 +263,9 @@ mod tests {
         DecisionConfig { threshold: 0.8, votes: 5, agreement: 3, cooldown_ms: 2000, hold_ms: 300, actions }
     }
 
-    fn probs(d: usize, p: f32) -> [f32; 10] {
-        let mut v = [(1.0 - p) / 9.0; 10];
+    fn probs(d: usize, p: f32) -> Probabilities {
+        let mut v = [(1.0 - p) / 9.0; 11];
+        v[NO_DIGIT] = 0.0;
         v[d] = p;
         v
     }
@@ -346,5 +350,16 @@ mod tests {
         assert_eq!(d.update(60, Some(&p1)).command, None);
         assert_eq!(d.update(70, Some(&p1)).command, None);
         assert!(matches!(d.update(80, Some(&p1)).command, Some((Command::Drive { .. }, Reason::Digit))));
+    }
+
+    #[test]
+    fn the_models_no_digit_wins_over_a_weaker_digit() {
+        let mut d = Decider::new(DecisionConfig { threshold: 0.3, ..cfg() });
+        let mut p = probs(1, 0.35);
+        p[NO_DIGIT] = 0.6;
+        let r = d.update(0, Some(&p));
+        assert_eq!((r.digit, r.confidence), (None, 0.35), "no digit, though 1 passed the threshold");
+        p[NO_DIGIT] = 0.2;
+        assert_eq!(d.update(10, Some(&p)).digit, Some(1));
     }
 }

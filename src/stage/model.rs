@@ -1,8 +1,9 @@
 //! The model stage: an ONNX digit classifier run by tract.
 //!
 //! Accepts any model whose one input is f32 `[1,1,28,28]`, `[1,784]` or `[784]` (a symbolic
-//! batch dimension is fixed to 1) and whose output holds 10 values. Shapes are checked once,
-//! at load time. Confidences are always probabilities: logits go through softmax.
+//! batch dimension is fixed to 1) and whose output holds 10 values, one per digit, or 11,
+//! the last meaning "no digit here" (its metadata says so). Shapes are checked once, at
+//! load time. Confidences are always probabilities: logits go through softmax.
 
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -25,6 +26,8 @@ pub mod meta {
     pub const OUTPUT: &str = "digitbot.output";
     /// Comma-separated class names, in output order.
     pub const LABELS: &str = "digitbot.labels";
+    /// The index of the output that means "no digit here", in a model with 11 outputs.
+    pub const NO_DIGIT: &str = "digitbot.no_digit";
 }
 
 /// How pixels (0 = background, 255 = ink, MNIST-style) become model inputs.
@@ -101,7 +104,9 @@ pub enum ModelError {
     Corrupt { path: PathBuf, reason: String },
     #[error("model {path}: input shape {found}, expected f32 [1,1,28,28], [1,784] or [784] (batch may be symbolic)")]
     InputShape { path: PathBuf, found: String },
-    #[error("model {path}: output shape {found}, expected 10 values ([1,10] or [10])")]
+    #[error(
+        "model {path}: output shape {found}, expected 10 values ([1,10] or [10]), or 11 with a \"no digit\" output"
+    )]
     OutputShape { path: PathBuf, found: String },
     #[error("model {path}: metadata {key}: {reason}")]
     Metadata { path: PathBuf, key: String, reason: String },
@@ -110,6 +115,14 @@ pub enum ModelError {
 }
 
 type Plan = Arc<TypedRunnableModel>;
+
+/// The outputs of a model: index 0..=9 for the digits, [`NO_DIGIT`] for "no digit here"
+/// (always 0 for a model with 10 outputs).
+pub type Probabilities = [f32; OUTPUTS];
+/// The most outputs a model may have.
+pub const OUTPUTS: usize = 11;
+/// The index of the "no digit" output.
+pub const NO_DIGIT: usize = 10;
 
 /// A loaded, checked, optimised classifier.
 pub struct Model {
@@ -120,6 +133,8 @@ pub struct Model {
     pub meta_scale: Option<InputScale>,
     pub output: OutputKind,
     pub labels: Vec<String>,
+    /// 10, or 11 with a "no digit" output.
+    pub outputs: usize,
 }
 
 impl fmt::Debug for Model {
@@ -239,20 +254,31 @@ impl Model {
             .and_then(|m| m.into_runnable())
             .map_err(|e| corrupt(format!("{e:#}")))?;
         let out_fact = plan.model().output_fact(0).map_err(|e| corrupt(format!("{e:#}")))?;
-        let out_ok = match out_fact.shape.as_concrete() {
-            Some(s) => s.iter().product::<usize>() == 10 && s.iter().filter(|&&d| d != 1).count() == 1,
-            None => false,
+        let outputs = match out_fact.shape.as_concrete() {
+            Some(s) if s.iter().filter(|&&d| d != 1).count() == 1 => s.iter().product::<usize>(),
+            _ => 0,
         };
-        if !out_ok || out_fact.datum_type != f32::datum_type() {
+        if !matches!(outputs, 10 | 11) || out_fact.datum_type != f32::datum_type() {
             return Err(ModelError::OutputShape {
                 path: path.to_path_buf(),
                 found: format!("{:?} {:?}", out_fact.datum_type, out_fact.shape),
             });
         }
-        if labels.len() != 10 {
-            return Err(meta_err(meta::LABELS, format!("{} labels for 10 outputs", labels.len())));
+        if outputs == 11 && prop(meta::NO_DIGIT) != Some("10") {
+            return Err(meta_err(
+                meta::NO_DIGIT,
+                format!(
+                    "the model has 11 outputs but does not say the last means \"no digit\" ({:?})",
+                    prop(meta::NO_DIGIT)
+                ),
+            ));
         }
-        Ok(Model { path: path.to_path_buf(), plan, input_shape, meta_scale, output, labels })
+        let labels = match labels.len() {
+            10 if outputs == 11 => labels.into_iter().chain(["no digit".to_string()]).collect(),
+            n if n == outputs => labels,
+            n => return Err(meta_err(meta::LABELS, format!("{n} labels for {outputs} outputs"))),
+        };
+        Ok(Model { path: path.to_path_buf(), plan, input_shape, meta_scale, output, labels, outputs })
     }
 
     pub fn path(&self) -> &Path {
@@ -275,41 +301,43 @@ impl Model {
         &self.input_shape
     }
 
-    /// Runs the model on 784 already-scaled inputs and returns 10 probabilities.
-    pub fn probabilities(&self, input: &[f32; PIXELS]) -> Result<[f32; 10], ModelError> {
+    /// Runs the model on 784 already-scaled inputs and returns its probabilities.
+    pub fn probabilities(&self, input: &[f32; PIXELS]) -> Result<Probabilities, ModelError> {
         let run_err = |e: TractError| ModelError::Run { path: self.path.clone(), reason: format!("{e:#}") };
         let tensor = Tensor::from_shape(&self.input_shape, &input[..]).map_err(run_err)?;
         let out = self.plan.run(tvec!(tensor.into())).map_err(run_err)?;
         let view = out[0].to_plain_array_view::<f32>().map_err(run_err)?;
-        let mut raw = [0f32; 10];
+        let mut raw = [0f32; OUTPUTS];
         for (r, v) in raw.iter_mut().zip(view.iter()) {
             *r = *v;
         }
-        Ok(to_probabilities(&raw, self.output))
+        Ok(to_probabilities(&raw[..self.outputs], self.output))
     }
 }
 
-/// Turns raw outputs into probabilities according to what they are.
-pub fn to_probabilities(raw: &[f32; 10], kind: OutputKind) -> [f32; 10] {
+/// Turns a model's raw outputs (10 or 11) into probabilities according to what they are.
+pub fn to_probabilities(raw: &[f32], kind: OutputKind) -> Probabilities {
     let looks_like_probs = raw.iter().all(|v| (0.0..=1.0).contains(v)) && (raw.iter().sum::<f32>() - 1.0).abs() < 1e-3;
+    let n = raw.len().min(OUTPUTS);
+    let mut out = [0f32; OUTPUTS];
     match kind {
-        OutputKind::Probabilities => *raw,
-        OutputKind::Auto if looks_like_probs => *raw,
+        OutputKind::Probabilities => out[..n].copy_from_slice(&raw[..n]),
+        OutputKind::Auto if looks_like_probs => out[..n].copy_from_slice(&raw[..n]),
         OutputKind::Sigmoid => {
             let sum: f32 = raw.iter().map(|v| v.max(0.0)).sum();
-            if sum > 0.0 {
-                raw.map(|v| v.max(0.0) / sum)
-            } else {
-                [0.1; 10]
+            for (o, v) in out.iter_mut().zip(&raw[..n]) {
+                *o = if sum > 0.0 { v.max(0.0) / sum } else { 1.0 / n as f32 };
             }
         }
         OutputKind::Logits | OutputKind::Auto => {
             let m = raw.iter().copied().fold(f32::NEG_INFINITY, f32::max);
-            let e = raw.map(|v| (v - m).exp());
-            let s: f32 = e.iter().sum();
-            e.map(|v| v / s)
+            let s: f32 = raw.iter().map(|v| (v - m).exp()).sum();
+            for (o, v) in out.iter_mut().zip(&raw[..n]) {
+                *o = (v - m).exp() / s;
+            }
         }
     }
+    out
 }
 
 #[cfg(test)]
@@ -337,12 +365,18 @@ mod tests {
         let p = to_probabilities(&logits, OutputKind::Auto);
         assert!((p.iter().sum::<f32>() - 1.0).abs() < 1e-6);
         assert!(p[3] > 0.9);
+        assert_eq!(p[NO_DIGIT], 0.0, "a 10-output model never says no digit");
         let mut probs = [0.05f32; 10];
         probs[7] = 0.55;
-        assert_eq!(to_probabilities(&probs, OutputKind::Auto), probs);
+        assert_eq!(&to_probabilities(&probs, OutputKind::Auto)[..10], &probs);
         let mut sig = [0.01f32; 10];
         sig[2] = 0.91;
         let p = to_probabilities(&sig, OutputKind::Sigmoid);
         assert!((p[2] - 0.91).abs() < 1e-6 && (p.iter().sum::<f32>() - 1.0).abs() < 1e-6);
+        // Eleven logits: the last is "no digit".
+        let mut eleven = [0f32; 11];
+        eleven[NO_DIGIT] = 6.0;
+        let p = to_probabilities(&eleven, OutputKind::Logits);
+        assert!(p[NO_DIGIT] > 0.9 && (p.iter().sum::<f32>() - 1.0).abs() < 1e-6);
     }
 }

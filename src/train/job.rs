@@ -34,6 +34,16 @@ pub struct Job {
     pub fonts: Vec<PathBuf>,
     pub report: Option<PathBuf>,
     pub threads: Option<usize>,
+    /// Add 1s and 7s written the continental way (a flag and a base, a barred stem).
+    pub styles: bool,
+    /// Draw each digit into this many camera-like views and train on what preprocessing
+    /// makes of them.
+    pub camera: Option<usize>,
+    /// Train an 11th output, "no digit", on what preprocessing finds in this many views
+    /// without a readable digit.
+    pub clutter: Option<usize>,
+    /// Keep a twelfth of the training samples aside and fit a temperature on them.
+    pub calibrate: bool,
 }
 
 const FASHION_LABELS: &str = "T-shirt/top,Trouser,Pullover,Dress,Coat,Sandal,Shirt,Sneaker,Bag,Ankle boot";
@@ -64,6 +74,43 @@ pub fn run(a: &Job) -> Result<()> {
         train_data.images.extend_from_slice(&printed.images);
         train_data.labels.extend_from_slice(&printed.labels);
     }
+    let mnist = train_data.clone();
+    if a.styles {
+        let v = super::camera::style_variants(&mnist, a.seed ^ 0x5717);
+        println!("adding {} continental 1s and barred 7s", v.len());
+        train_data.extend(&v);
+    }
+    if let Some(copies) = a.camera {
+        let started = Instant::now();
+        let cam = super::camera::camera_digits(&train_data, copies, a.seed ^ 0xCA3E);
+        println!(
+            "adding {} digits as the camera and preprocessing see them ({} views, {:.0} s)",
+            cam.len(),
+            train_data.len() * copies,
+            started.elapsed().as_secs_f64()
+        );
+        train_data.extend(&cam);
+    }
+    let classes = if let Some(n) = a.clutter {
+        let started = Instant::now();
+        let neg = super::camera::clutter(&mnist, n, a.seed ^ 0xC1A7);
+        println!(
+            "adding {} \"no digit\" samples from {n} views without one ({:.0} s)",
+            neg.len(),
+            started.elapsed().as_secs_f64()
+        );
+        train_data.extend(&neg);
+        11
+    } else {
+        10
+    };
+    let validation = if a.calibrate {
+        let (rest, val) = train_data.split_every(12, a.seed);
+        train_data = rest;
+        Some(val)
+    } else {
+        None
+    };
     if let Some(n) = a.test_limit {
         test_data = test_data.take(n);
     }
@@ -81,6 +128,10 @@ pub fn run(a: &Job) -> Result<()> {
     };
     if labels.len() != 10 {
         bail!("--labels: {} names given, the network has 10 outputs", labels.len());
+    }
+    let mut labels = labels;
+    if classes == 11 {
+        labels.push(super::camera::NO_DIGIT_LABEL.into());
     }
     let mut cfg = TrainConfig::for_arch(a.arch.clone());
     cfg.seed = a.seed;
@@ -128,18 +179,45 @@ pub fn run(a: &Job) -> Result<()> {
     // The numerical derivative needs f64 to mean anything (the lecture used numpy's f64).
     let (net, history): (Net<f32>, _) = match cfg.gradient {
         Gradient::Numerical => {
-            let (n, h) = super::train::<f64>(&cfg, &train_data, Some(&test_data), 10, on_epoch);
+            let (n, h) = super::train::<f64>(&cfg, &train_data, Some(&test_data), classes, on_epoch);
             (super::cast(&n), h)
         }
-        Gradient::Backprop => super::train::<f32>(&cfg, &train_data, Some(&test_data), 10, on_epoch),
+        Gradient::Backprop => super::train::<f32>(&cfg, &train_data, Some(&test_data), classes, on_epoch),
+    };
+    let mut net = net;
+    let range = cfg.arch.input_range();
+    let calibration = match &validation {
+        Some(val) if cfg.arch != super::Arch::Seed => {
+            let c = super::calibrate::fit(&net, val, range);
+            super::calibrate::apply(&mut net, c.temperature);
+            println!(
+                "calibration on {} held-out samples: temperature {:.3}, expected calibration error {:.2}% -> {:.2}%, \
+                 NLL {:.4} -> {:.4}",
+                c.n,
+                c.temperature,
+                c.ece_before * 100.0,
+                c.ece_after * 100.0,
+                c.nll_before,
+                c.nll_after
+            );
+            Some(c)
+        }
+        Some(_) => bail!("--calibrate: the lecture's network has sigmoid outputs, not softmax"),
+        None => None,
     };
     let seconds = started.elapsed().as_secs_f64();
-    let range = cfg.arch.input_range();
     let e = super::evaluate(&net, &test_data, range);
     print!("{}", super::report::text(&e, &labels));
     // As a user would type it, wherever the binary lives.
     let command = std::iter::once("digitbot".to_string()).chain(std::env::args().skip(1)).collect::<Vec<_>>().join(" ");
-    let metadata = onnx::metadata(&cfg, &labels, &a.data, e.accuracy, &command);
+    let mut metadata = onnx::metadata(&cfg, &labels, &a.data, e.accuracy, &command);
+    if classes == 11 {
+        metadata.push((crate::stage::model::meta::NO_DIGIT.into(), "10".into()));
+    }
+    if let Some(c) = &calibration {
+        metadata.push(("digitbot.temperature".into(), format!("{:.4}", c.temperature)));
+        metadata.push(("digitbot.ece".into(), format!("{:.4} -> {:.4}", c.ece_before, c.ece_after)));
+    }
     let bytes = onnx::to_bytes(&net, &metadata);
     if let Some(parent) = a.out.parent().filter(|p| !p.as_os_str().is_empty()) {
         std::fs::create_dir_all(parent).with_context(|| format!("creating {}", parent.display()))?;

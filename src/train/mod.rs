@@ -3,6 +3,8 @@
 //! to ONNX for the firmware.
 
 pub mod augment;
+pub mod calibrate;
+pub mod camera;
 pub mod job;
 pub mod net;
 pub mod onnx;

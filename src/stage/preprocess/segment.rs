@@ -41,10 +41,10 @@ pub fn hysteresis(ink: &[u8], w: usize, h: usize, lo: u8, hi: u8) -> Vec<u8> {
 }
 
 /// Removes long, thin marks — ruled lines, grid lines, a pen line across the page — so a
-/// digit that touches one is not read together with it. A line runs out of the picture
-/// (for at least `min_frac` of its width or height) or crosses most of it (0.8); a digit's
-/// stroke, however thin and straight, stays inside. Where a stroke crosses a line the mask
-/// is thick there and the stroke stays whole.
+/// digit that touches one is not read together with it. A line either runs out of the
+/// picture (for at least `min_frac` of its width or height) or crosses most of it (0.8)
+/// and is then very thin; a digit's stroke stays inside the picture. Where a stroke
+/// crosses a line the mask is thick there and the stroke stays whole.
 pub fn remove_lines(mask: &mut [u8], w: usize, h: usize, min_frac: f32) {
     let line = line_pixels(mask, w, h, min_frac);
     for (m, &is_line) in mask.iter_mut().zip(&line) {
@@ -54,21 +54,50 @@ pub fn remove_lines(mask: &mut [u8], w: usize, h: usize, min_frac: f32) {
     }
 }
 
+/// How a stretch of mask qualifies as a line.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Reach {
+    Short,
+    /// Crosses most of the picture without leaving it: a line only if very thin.
+    Across,
+    /// Runs out of the picture: a line if thin.
+    Out,
+}
+
+/// Thickness (across its direction) up to which a mark can be a line that runs out of the
+/// picture, and one that only crosses most of it.
+const THIN_OUT: usize = 3;
+const THIN_ACROSS: usize = 2;
+
+impl Reach {
+    fn thin_enough(self, across: usize) -> bool {
+        match self {
+            Reach::Short => false,
+            Reach::Across => across <= THIN_ACROSS,
+            Reach::Out => across <= THIN_OUT,
+        }
+    }
+}
+
 /// The pixels of `mask` that belong to long, thin lines (see [`remove_lines`]).
 pub fn line_pixels(mask: &[u8], w: usize, h: usize, min_frac: f32) -> Vec<bool> {
-    const THIN: usize = 2;
-    // For each direction: how long the run through each pixel is, along and across.
-    // Whether a stretch [start, end) of a side `side` long is long enough to be a line.
-    let is_long = |start: usize, end: usize, side: usize| {
+    let reach = |start: usize, end: usize, side: usize| {
         let len = (end - start) as f32;
-        len >= 0.8 * side as f32 || (len >= min_frac * side as f32 && (start == 0 || end == side))
+        if len >= min_frac * side as f32 && (start == 0 || end == side) {
+            Reach::Out
+        } else if len >= 0.8 * side as f32 {
+            Reach::Across
+        } else {
+            Reach::Short
+        }
     };
-    // For each direction: the length of the run through each pixel, and whether that run
-    // is long enough to be a line.
-    let runs = |horizontal: bool| -> (Vec<u16>, Vec<bool>) {
+    // For each direction: the length of the run through each pixel, and how far the run —
+    // bridging gaps of up to GAP pixels, where noise broke a faint line — reaches.
+    const GAP: usize = 2;
+    let runs = |horizontal: bool| -> (Vec<u16>, Vec<Reach>) {
         let (along, across) = if horizontal { (w, h) } else { (h, w) };
         let at = |a: usize, c: usize| if horizontal { c * w + a } else { a * w + c };
-        let (mut len, mut long) = (vec![0u16; mask.len()], vec![false; mask.len()]);
+        let (mut len, mut far) = (vec![0u16; mask.len()], vec![Reach::Short; mask.len()]);
         for c in 0..across {
             let mut a = 0;
             while a < along {
@@ -76,41 +105,56 @@ pub fn line_pixels(mask: &[u8], w: usize, h: usize, min_frac: f32) -> Vec<bool> 
                     a += 1;
                     continue;
                 }
+                // A bridged run from `start` to `end`, made of strict runs.
                 let start = a;
-                while a < along && mask[at(a, c)] != 0 {
-                    a += 1;
+                let mut end = a;
+                loop {
+                    let run_start = a;
+                    while a < along && mask[at(a, c)] != 0 {
+                        a += 1;
+                    }
+                    for aa in run_start..a {
+                        len[at(aa, c)] = (a - run_start) as u16;
+                    }
+                    end = end.max(a);
+                    match (a..(a + GAP + 1).min(along)).find(|&aa| mask[at(aa, c)] != 0) {
+                        Some(n) => a = n,
+                        None => break,
+                    }
                 }
-                let l = is_long(start, a, along);
-                for aa in start..a {
-                    len[at(aa, c)] = (a - start) as u16;
-                    long[at(aa, c)] = l;
+                let r = reach(start, end, along);
+                for aa in start..end {
+                    if mask[at(aa, c)] != 0 {
+                        far[at(aa, c)] = r;
+                    }
                 }
+                a = end;
             }
         }
-        (len, long)
+        (len, far)
     };
-    let ((h_run, on_h), (v_run, on_v)) = (runs(true), runs(false));
+    let ((h_run, h_far), (v_run, v_far)) = (runs(true), runs(false));
     // Straight lines: a long run, thin across.
     let mut line: Vec<bool> = (0..mask.len())
-        .map(|i| (on_h[i] && v_run[i] as usize <= THIN) || (on_v[i] && h_run[i] as usize <= THIN))
+        .map(|i| h_far[i].thin_enough(v_run[i] as usize) || v_far[i].thin_enough(h_run[i] as usize))
         .collect();
     // Slightly tilted lines break into short runs: follow their thin pixels instead.
     for horizontal in [true, false] {
-        let thin: Vec<u8> = (0..mask.len())
-            .map(|i| (mask[i] != 0 && (if horizontal { v_run[i] } else { h_run[i] }) as usize <= THIN) as u8)
-            .collect();
+        let across = if horizontal { &v_run } else { &h_run };
+        let thin: Vec<u8> = (0..mask.len()).map(|i| (mask[i] != 0 && across[i] as usize <= THIN_OUT) as u8).collect();
         let (labels, comps) = components(&thin, &thin, w, h);
-        let long: Vec<bool> =
-            comps
-                .iter()
-                .map(|c| {
-                    if horizontal {
-                        is_long(c.bbox.x0, c.bbox.x1 + 1, w)
-                    } else {
-                        is_long(c.bbox.y0, c.bbox.y1 + 1, h)
-                    }
-                })
-                .collect();
+        let long: Vec<bool> = comps
+            .iter()
+            .map(|c| {
+                let (r, extent) = if horizontal {
+                    (reach(c.bbox.x0, c.bbox.x1 + 1, w), c.bbox.width())
+                } else {
+                    (reach(c.bbox.y0, c.bbox.y1 + 1, h), c.bbox.height())
+                };
+                // Mean thickness: area over length.
+                r.thin_enough(c.area.div_ceil(extent.max(1)))
+            })
+            .collect();
         for (l, is_line) in labels.iter().zip(line.iter_mut()) {
             if *l != 0 && long[*l as usize - 1] {
                 *is_line = true;
@@ -124,7 +168,9 @@ pub fn line_pixels(mask: &[u8], w: usize, h: usize, min_frac: f32) -> Vec<bool> 
         let (x, y) = (i % w, i / w);
         (x > 0 && line[i - 1]) || (x + 1 < w && line[i + 1]) || (y > 0 && line[i - w]) || (y + 1 < h && line[i + w])
     };
-    let crossings: Vec<usize> = (0..mask.len()).filter(|&i| on_h[i] && on_v[i] && !line[i] && near_line(i)).collect();
+    let crossings: Vec<usize> = (0..mask.len())
+        .filter(|&i| h_far[i] != Reach::Short && v_far[i] != Reach::Short && !line[i] && near_line(i))
+        .collect();
     for i in crossings {
         line[i] = true;
     }
@@ -288,6 +334,18 @@ mod tests {
         let before = bar.clone();
         remove_lines(&mut bar, w, h, 0.35);
         assert_eq!(bar, before);
+    }
+
+    #[test]
+    fn a_faint_line_broken_by_noise_still_goes() {
+        let (w, h) = (60, 10);
+        let mut mask = vec![0u8; w * h];
+        for x in 0..w {
+            // Gaps of one and two pixels here and there.
+            mask[5 * w + x] = ![3, 10, 11, 20, 33, 34, 47].contains(&x) as u8;
+        }
+        remove_lines(&mut mask, w, h, 0.35);
+        assert_eq!(mask, vec![0; w * h]);
     }
 
     #[test]
