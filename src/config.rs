@@ -13,6 +13,7 @@ pub use crate::source::CameraConfig;
 use crate::stage::decide::{ActionSpec, DecisionConfig, Motion};
 use crate::stage::model::InputScale;
 use crate::stage::preprocess::{Params, Polarity};
+use crate::web::WebConfig;
 
 /// A configuration problem, naming the file and the key.
 #[derive(Debug, thiserror::Error)]
@@ -41,6 +42,40 @@ struct RawConfig {
     motors: RawMotors,
     #[serde(default)]
     leds: RawLeds,
+    #[serde(default)]
+    web: RawWeb,
+    #[serde(default)]
+    capture: RawCapture,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+struct RawWeb {
+    enabled: bool,
+    address: String,
+    token: Option<String>,
+}
+
+impl Default for RawWeb {
+    fn default() -> Self {
+        RawWeb { enabled: false, address: DEFAULT_WEB_ADDRESS.into(), token: None }
+    }
+}
+
+/// Where the live view listens unless told otherwise: this machine only.
+pub const DEFAULT_WEB_ADDRESS: &str = "127.0.0.1:8080";
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+struct RawCapture {
+    dir: PathBuf,
+    every: i64,
+}
+
+impl Default for RawCapture {
+    fn default() -> Self {
+        RawCapture { dir: PathBuf::from("captures"), every: 10 }
+    }
 }
 
 #[derive(Debug, Deserialize)]
@@ -196,6 +231,23 @@ struct RawSim {
     seed: u64,
 }
 
+/// The live view (`digitbot run --web`).
+#[derive(Clone, Debug, PartialEq)]
+pub struct WebSettings {
+    /// Serve it without `--web`.
+    pub enabled: bool,
+    pub web: WebConfig,
+}
+
+/// Labelled captures.
+#[derive(Clone, Debug, PartialEq)]
+pub struct CaptureSettings {
+    /// The folder captures go into (relative paths are relative to the config file).
+    pub dir: PathBuf,
+    /// With `run --capture`, every this many frames.
+    pub every: u64,
+}
+
 /// Simulator settings.
 #[derive(Clone, Debug, PartialEq)]
 pub struct SimConfig {
@@ -218,6 +270,8 @@ pub struct Config {
     /// None: no motor driver (the wheels are only logged).
     pub motors: Option<MotorConfig>,
     pub leds: LedConfig,
+    pub web: WebSettings,
+    pub capture: CaptureSettings,
 }
 
 impl Config {
@@ -348,9 +402,21 @@ impl Config {
             }
         };
 
+        let address: std::net::SocketAddr = raw.web.address.parse().map_err(|_| {
+            invalid("web.address", format!("must be IP:PORT (e.g. {DEFAULT_WEB_ADDRESS}), got {:?}", raw.web.address))
+        })?;
+        let web = WebConfig { address, token: raw.web.token.clone().filter(|t| !t.is_empty()) };
+        web.validate().map_err(|e| invalid("web", format!("{e:#}")))?;
+        let capture = CaptureSettings {
+            dir: resolve(&raw.capture.dir),
+            every: in_range(raw.capture.every, 1, 100_000).map_err(|m| invalid("capture.every", m))? as u64,
+        };
+
         Ok(Config {
             motors,
             leds,
+            web: WebSettings { enabled: raw.web.enabled, web },
+            capture,
             model_path: resolve(&raw.model.path),
             input_scale,
             camera,
@@ -453,6 +519,13 @@ motion = "stop"
         assert_eq!(c.preprocess, Params::default());
         assert_eq!(c.input_scale, None);
         assert_eq!((c.motors, c.leds), (None, LedConfig::None));
+        assert_eq!(c.web.web.address.to_string(), "127.0.0.1:8080", "loopback unless told otherwise");
+        assert!(!c.web.enabled);
+        assert_eq!((c.capture.dir.as_path(), c.capture.every), (Path::new("cfg/captures"), 10));
+        let open =
+            format!("{GOOD}\n[web]\nenabled = true\naddress = \"0.0.0.0:9000\"\ntoken = \"0123456789abcdef0123\"\n");
+        let c = Config::parse(&open, Path::new("x.toml")).unwrap();
+        assert_eq!((c.web.enabled, c.web.web.token.as_deref()), (true, Some("0123456789abcdef0123")));
         let hw = format!("{GOOD}\n[motors]\ndriver = \"motor-hat\"\ni2c_bus = 7\naddress = 0x60\n[leds]\nbackend = \"gpiocdev\"\nchip = \"tegra-gpio\"\nlines = [79, 50]\n");
         let c = Config::parse(&hw, Path::new("x.toml")).unwrap();
         assert_eq!(c.motors.map(|m| (m.i2c_bus, m.address)), Some((7, 0x60)));
@@ -483,6 +556,15 @@ motion = "stop"
             "config cfg/x.toml: motors.max_speed must be within 0..=1, got 2"
         );
         assert!(err(&format!("{GOOD}\n[leds]\nbackend = \"gpiocdev\"\nlines = [79]\n")).contains("leds.chip must name"));
+        assert_eq!(
+            err(&format!("{GOOD}\n[web]\naddress = \"localhost\"\n")),
+            "config cfg/x.toml: web.address must be IP:PORT (e.g. 127.0.0.1:8080), got \"localhost\""
+        );
+        let e = err(&format!("{GOOD}\n[web]\naddress = \"0.0.0.0:8080\"\n"));
+        assert!(e.contains("web.address 0.0.0.0:8080 is reachable from other machines: set web.token"), "{e}");
+        let e = err(&format!("{GOOD}\n[web]\naddress = \"0.0.0.0:8080\"\ntoken = \"short\"\n"));
+        assert!(e.contains("web.token must be at least 16 characters"), "{e}");
+        assert!(err(&format!("{GOOD}\n[capture]\nevery = 0\n")).contains("capture.every must be within 1..=100000"));
         let e = err(&GOOD.replace("[model]\npath", "[model]\ninput_range = \"0,1,2\"\npath"));
         assert!(e.contains("model.input_range input_range must be two numbers"), "{e}");
     }

@@ -4,6 +4,7 @@
 //! decide), [`sink`] (actuators out), tied together by [`pipeline`]. [`train`] is the
 //! offline trainer that makes the models, [`data`] reads datasets, [`config`] the settings.
 
+pub mod capture;
 pub mod cli;
 pub mod config;
 pub mod data;
@@ -19,5 +20,6 @@ pub mod stage;
 pub mod testdata;
 pub mod train;
 pub mod util;
+pub mod web;
 
 pub use util::sha256_hex;

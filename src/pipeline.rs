@@ -11,7 +11,7 @@ use anyhow::{Context, Result};
 
 use crate::config::Config;
 use crate::data::PIXELS;
-use crate::sink::{Actuators, FrameReport, Interruption, Sinks};
+use crate::sink::{Actuators, FrameReport, Interruption, Sinks, Stop};
 use crate::source::{Frame, FrameSource, Poll};
 use crate::stage::decide::{Command, Decider, Decision, DecisionConfig};
 use crate::stage::model::{InputScale, Model, Probabilities};
@@ -212,9 +212,10 @@ pub fn run(
                     guard.0.stop()?;
                     log::warn!("{why}: motors stopped until resume");
                     summary.actions.push((summary.frames, "stop"));
-                    sinks.interrupted(&Interruption { frame: summary.frames, t_ms: last_t, why })?;
+                    sinks.interrupted(&Interruption { frame: summary.frames, t_ms: last_t, kind: Stop::Hold, why })?;
                 } else {
                     log::info!("resumed");
+                    sinks.resumed(summary.frames)?;
                 }
             }
             let frame = match source.next_frame()? {
@@ -232,13 +233,13 @@ pub fn run(
                     // Stop first, then say so, once per fault.
                     guard.0.stop()?;
                     pipeline.decider.reset();
-                    let why = match poll {
-                        Poll::Lost { why, .. } => format!("camera lost: {why}"),
-                        _ => "camera stalled".to_string(),
+                    let (kind, why) = match poll {
+                        Poll::Lost { why, .. } => (Stop::Lost, format!("camera lost: {why}")),
+                        _ => (Stop::Stalled, "camera stalled".to_string()),
                     };
                     log::warn!("{}: {why}; motors stopped, waiting for frames", source.describe());
                     summary.actions.push((summary.frames, "stop"));
-                    sinks.interrupted(&Interruption { frame: summary.frames, t_ms, why: &why })?;
+                    sinks.interrupted(&Interruption { frame: summary.frames, t_ms, kind, why: &why })?;
                     fault = Some(why);
                     last_t = t_ms;
                     continue;
@@ -267,7 +268,7 @@ pub fn run(
         Ok(()) => "shutdown".to_string(),
         Err(e) => format!("error: {e:#}"),
     };
-    let finished = sinks.finish(&Interruption { frame: summary.frames, t_ms: last_t, why: &reason });
+    let finished = sinks.finish(&Interruption { frame: summary.frames, t_ms: last_t, kind: Stop::End, why: &reason });
     result?;
     stopped?;
     finished?;

@@ -399,3 +399,42 @@ fn eval_images_scores_a_labelled_folder_per_kind() {
     let dumped: Vec<_> = std::fs::read_dir(&dump).unwrap().map(|e| e.unwrap().file_name()).collect();
     assert!(dumped.iter().any(|n| n.to_string_lossy().contains("2_not_really-shows-2-read-none-frame")), "{dumped:?}");
 }
+
+#[test]
+fn a_recorded_run_with_faults_replays_to_the_same_decisions() {
+    let dir = tempfile::tempdir().unwrap();
+    let scenario = dir.path().join("faults.toml");
+    std::fs::write(
+        &scenario,
+        "[[segment]]\nseconds = 1.5\ndigit = 1\n[[segment]]\nseconds = 0.5\nstall = true\n\
+         [[segment]]\nseconds = 1.0\ndigit = 3\n[[segment]]\nseconds = 0.5\ngarbage = true\n\
+         [[segment]]\nseconds = 0.5\ndisconnect = true\n[[segment]]\nseconds = 1.5\ndigit = 2\nscene = \"card\"\n",
+    )
+    .unwrap();
+    let rec = dir.path().join("rec");
+    digitbot().args(["--sim", "--fast", "--scenario"]).arg(&scenario).arg("--record").arg(&rec).assert().success();
+    let replayed = dir.path().join("replayed.jsonl");
+    digitbot()
+        .args(["run", "--config", "config/sim.toml", "--fast", "--replay"])
+        .arg(&rec)
+        .arg("--decisions")
+        .arg(&replayed)
+        .assert()
+        .success();
+    let strip = |recs: Vec<Value>| -> Vec<Value> {
+        recs.into_iter()
+            .map(|mut r| {
+                r.as_object_mut().unwrap().remove("ms");
+                r
+            })
+            .collect()
+    };
+    let (a, b) = (strip(records(&rec.join("decisions.jsonl"))), strip(records(&replayed)));
+    assert!(a.len() > 100, "{} records", a.len());
+    assert!(a.iter().any(|r| r["reason"] == "camera stalled") && a.iter().any(|r| r["action"] == "forward"));
+    assert_eq!(a, b, "the replay decides exactly as the run did");
+    // Short (garbage) buffers are kept as they were, not turned into whole frames.
+    let raw =
+        std::fs::read_dir(&rec).unwrap().filter(|e| e.as_ref().unwrap().path().to_string_lossy().ends_with(".gray.gz"));
+    assert!(raw.count() > 0);
+}

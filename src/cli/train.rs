@@ -18,8 +18,8 @@ pub struct TrainArgs {
     #[arg(long, value_name = "PATH")]
     pub test: Option<PathBuf>,
     /// seed (the lecture's 784-30-10), mlp:784-H…-10[:relu|:sigmoid], cnn or cnn:C1-C2-HIDDEN.
-    #[arg(long, value_name = "ARCH")]
-    pub arch: trainer::Arch,
+    #[arg(long, value_name = "ARCH", required_unless_present = "init")]
+    pub arch: Option<trainer::Arch>,
     /// Where to write the ONNX model.
     #[arg(long, value_name = "FILE.onnx")]
     pub out: PathBuf,
@@ -88,6 +88,18 @@ pub struct TrainArgs {
     /// matches accuracy, and report the calibration error before and after.
     #[arg(long)]
     pub calibrate: bool,
+    /// Fine-tune this model (one `digitbot train` exported) instead of starting afresh:
+    /// its architecture and weights, 2 epochs at a low learning rate unless told otherwise.
+    #[arg(long, value_name = "MODEL.onnx", conflicts_with = "arch")]
+    pub init: Option<PathBuf>,
+    /// Capture folders (from the live view or `run --capture`) whose labelled samples join
+    /// the training data; a fifth is kept aside and the accuracy on it reported before and
+    /// after.
+    #[arg(long, value_name = "DIR")]
+    pub extra: Vec<PathBuf>,
+    /// How many times each capture is repeated in the training data.
+    #[arg(long, value_name = "N", default_value_t = 20)]
+    pub extra_copies: usize,
 }
 
 pub fn train(a: TrainArgs) -> Result<()> {
@@ -115,5 +127,8 @@ pub fn train(a: TrainArgs) -> Result<()> {
         camera: a.camera,
         clutter: a.clutter,
         calibrate: a.calibrate,
+        init: a.init,
+        extra: a.extra,
+        extra_copies: a.extra_copies,
     })
 }

@@ -1,7 +1,8 @@
 //! Folders of labelled images — anyone's photos, scans and drawings of digits — for
 //! `digitbot eval --images`. Labels come from a `manifest.json` in the folder
 //! (`[{"file": "a.jpg", "label": 3, "kind": "photo"}]`, label `null` or -1 for "no digit"),
-//! or else from the file names (`3_anything.png`, `none_anything.jpg`, or just `7.png`).
+//! from the records of a capture folder, or else from the file names (`3_anything.png`,
+//! `none_anything.jpg`, or just `7.png`).
 
 use std::path::{Path, PathBuf};
 
@@ -28,6 +29,8 @@ struct ManifestEntry {
 
 /// The kind of images that do not say.
 pub const DEFAULT_KIND: &str = "image";
+/// The kind of a capture folder's frames.
+pub const CAPTURE_KIND: &str = "capture";
 
 fn is_image(p: &Path) -> bool {
     p.extension()
@@ -41,6 +44,14 @@ pub fn read_labelled(dir: &Path) -> Result<Vec<LabelledImage>, DataError> {
     let manifest = dir.join("manifest.json");
     if manifest.is_file() {
         return read_manifest(&manifest);
+    }
+    if super::captures::is_capture_dir(dir) {
+        let records = super::captures::read_records(dir)
+            .map_err(|e| DataError::Format { path: dir.to_path_buf(), what: format!("{e:#}") })?;
+        return Ok(records
+            .into_iter()
+            .map(|(_, r)| LabelledImage { path: dir.join(&r.frame), label: r.label, kind: CAPTURE_KIND.into() })
+            .collect());
     }
     if !dir.is_dir() {
         return Err(DataError::Format { path: dir.to_path_buf(), what: "no such folder".into() });

@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 
 use flate2::read::GzDecoder;
 
+pub mod captures;
 pub mod images;
 
 /// Side of an MNIST image.

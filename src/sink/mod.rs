@@ -3,12 +3,15 @@
 //! consumes a frame's result — the LEDs, the decision log, the printer, `--dump`, the
 //! systemd watchdog, the live view — is a [`FrameSink`], and the loop fans out to them.
 
+pub mod capture;
 pub mod decisions;
 pub mod dump;
 pub mod fake;
 pub mod leds;
+pub mod live;
 pub mod motor_hat;
 pub mod print;
+pub mod record;
 pub mod watchdog;
 
 use std::sync::{Arc, Mutex};
@@ -121,7 +124,21 @@ pub struct Interruption<'a> {
     /// Frames processed so far.
     pub frame: u64,
     pub t_ms: u64,
+    pub kind: Stop,
     pub why: &'a str,
+}
+
+/// What stopped the wheels outside the decision logic.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Stop {
+    /// No frames for longer than the camera's timeout.
+    Stalled,
+    /// The camera is gone.
+    Lost,
+    /// Held from the live view: an emergency stop or a pause.
+    Hold,
+    /// The run is over.
+    End,
 }
 
 /// Whatever consumes a frame's result. Only `frame` must be written; the rest have defaults.
@@ -133,6 +150,11 @@ pub trait FrameSink {
 
     /// The wheels were stopped by a fault or a hold (the run goes on).
     fn interrupted(&mut self, _at: &Interruption) -> Result<()> {
+        Ok(())
+    }
+
+    /// A hold was released after `frame` frames (the robot may act again).
+    fn resumed(&mut self, _frame: u64) -> Result<()> {
         Ok(())
     }
 
@@ -208,6 +230,10 @@ impl Sinks {
 
     pub fn interrupted(&mut self, at: &Interruption) -> Result<()> {
         self.each(|s| s.interrupted(at))
+    }
+
+    pub fn resumed(&mut self, frame: u64) -> Result<()> {
+        self.each(|s| s.resumed(frame))
     }
 
     pub fn finish(&mut self, at: &Interruption) -> Result<()> {

@@ -5,6 +5,7 @@
 pub mod camera;
 pub mod convert;
 pub mod file;
+pub mod recording;
 pub mod sim;
 
 use std::path::PathBuf;

@@ -135,6 +135,8 @@ pub struct Model {
     pub labels: Vec<String>,
     /// 10, or 11 with a "no digit" output.
     pub outputs: usize,
+    /// Lowercase hex SHA-256 of the model file.
+    pub sha256: String,
 }
 
 impl fmt::Debug for Model {
@@ -278,7 +280,8 @@ impl Model {
             n if n == outputs => labels,
             n => return Err(meta_err(meta::LABELS, format!("{n} labels for {outputs} outputs"))),
         };
-        Ok(Model { path: path.to_path_buf(), plan, input_shape, meta_scale, output, labels, outputs })
+        let sha256 = crate::util::sha256_hex(bytes);
+        Ok(Model { path: path.to_path_buf(), plan, input_shape, meta_scale, output, labels, outputs, sha256 })
     }
 
     pub fn path(&self) -> &Path {

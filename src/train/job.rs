@@ -16,7 +16,8 @@ pub struct Job {
     pub data: PathBuf,
     /// Test data when it is not the t10k files of `data`.
     pub test: Option<PathBuf>,
-    pub arch: Arch,
+    /// The architecture of a new network (None: fine-tune `init`).
+    pub arch: Option<Arch>,
     pub out: PathBuf,
     pub epochs: Option<usize>,
     pub seed: u64,
@@ -44,6 +45,58 @@ pub struct Job {
     pub clutter: Option<usize>,
     /// Keep a twelfth of the training samples aside and fit a temperature on them.
     pub calibrate: bool,
+    /// Start from this model (one `digitbot train` exported): fine-tuning.
+    pub init: Option<PathBuf>,
+    /// Capture folders whose labelled 28×28 inputs join the training data (a fifth kept
+    /// aside to measure on), each repeated `extra_copies` times.
+    pub extra: Vec<PathBuf>,
+    pub extra_copies: usize,
+}
+
+/// A fine-tune's starting point.
+struct Start {
+    net: Net<f32>,
+    arch: Arch,
+    classes: usize,
+}
+
+fn load_init(path: &std::path::Path) -> Result<Start> {
+    let bytes = std::fs::read(path).with_context(|| format!("--init {}: cannot read", path.display()))?;
+    let (net, meta) = onnx::from_bytes(path, &bytes)?;
+    let arch_text = meta.iter().find(|(k, _)| k == "digitbot.arch").map(|(_, v)| v.clone()).with_context(|| {
+        format!("--init {}: the model does not say its architecture (digitbot.arch)", path.display())
+    })?;
+    let arch: Arch = arch_text.parse().map_err(|e: String| anyhow::anyhow!("--init {}: {e}", path.display()))?;
+    let classes = net.classes();
+    Ok(Start { net, arch, classes })
+}
+
+/// The labelled inputs of capture folders; "no digit" captures only for an 11-class net.
+fn read_captures(dirs: &[PathBuf], classes: usize) -> Result<data::Dataset> {
+    let mut ds = data::Dataset { rows: data::SIDE, cols: data::SIDE, ..data::Dataset::default() };
+    for dir in dirs {
+        for (path, r) in data::captures::read_records(dir)? {
+            let Some(input) = &r.input else { continue };
+            let label = match r.label {
+                Some(d) => d,
+                None if classes == 11 => super::camera::NO_DIGIT,
+                None => continue,
+            };
+            let file = dir.join(input);
+            let img = image::open(&file)
+                .with_context(|| format!("capture {}: cannot read {}", path.display(), file.display()))?
+                .into_luma8();
+            if img.dimensions() != (data::SIDE as u32, data::SIDE as u32) {
+                bail!("capture {}: {} is not 28×28", path.display(), file.display());
+            }
+            ds.images.extend_from_slice(img.as_raw());
+            ds.labels.push(label);
+        }
+    }
+    if ds.is_empty() {
+        bail!("--extra {dirs:?}: no labelled captures with a model input");
+    }
+    Ok(ds)
 }
 
 const FASHION_LABELS: &str = "T-shirt/top,Trouser,Pullover,Dress,Coat,Sandal,Shirt,Sneaker,Bag,Ankle boot";
@@ -53,6 +106,7 @@ pub fn run(a: &Job) -> Result<()> {
     if let Some(t) = a.threads {
         rayon::ThreadPoolBuilder::new().num_threads(t).build_global().context("--threads")?;
     }
+    let start = a.init.as_deref().map(load_init).transpose()?;
     let mut train_data = data::read_any(&a.data, Split::Train)?;
     let test_path = a.test.clone().unwrap_or(a.data.clone());
     let mut test_data = if a.test.is_none() && !a.data.is_dir() {
@@ -91,7 +145,17 @@ pub fn run(a: &Job) -> Result<()> {
         );
         train_data.extend(&cam);
     }
-    let classes = if let Some(n) = a.clutter {
+    let classes = if let Some(s) = &start {
+        if a.clutter.is_some() && s.classes == 10 {
+            bail!("--clutter: the model given to --init has no \"no digit\" output to train");
+        }
+        s.classes
+    } else if a.clutter.is_some() {
+        11
+    } else {
+        10
+    };
+    if let Some(n) = a.clutter {
         let started = Instant::now();
         let neg = super::camera::clutter(&mnist, n, a.seed ^ 0xC1A7);
         println!(
@@ -100,9 +164,18 @@ pub fn run(a: &Job) -> Result<()> {
             started.elapsed().as_secs_f64()
         );
         train_data.extend(&neg);
-        11
+    }
+    // Captures: a fifth kept aside to measure the fine-tune on, the rest repeated.
+    let held_captures = if a.extra.is_empty() {
+        None
     } else {
-        10
+        let caps = read_captures(&a.extra, classes)?;
+        let (rest, held) = caps.split_every(5, a.seed ^ 0xE87A);
+        println!("adding {} captures ×{} ({} kept aside to measure on)", rest.len(), a.extra_copies, held.len());
+        for _ in 0..a.extra_copies {
+            train_data.extend(&rest);
+        }
+        Some(held)
     };
     let validation = if a.calibrate {
         let (rest, val) = train_data.split_every(12, a.seed);
@@ -133,7 +206,17 @@ pub fn run(a: &Job) -> Result<()> {
     if classes == 11 {
         labels.push(super::camera::NO_DIGIT_LABEL.into());
     }
-    let mut cfg = TrainConfig::for_arch(a.arch.clone());
+    let arch = match (&start, &a.arch) {
+        (Some(s), _) => s.arch.clone(),
+        (None, Some(arch)) => arch.clone(),
+        (None, None) => bail!("--arch is needed unless --init names a model to fine-tune"),
+    };
+    let mut cfg = TrainConfig::for_arch(arch);
+    if start.is_some() {
+        // Fine-tuning: a few gentle epochs.
+        cfg.epochs = 2;
+        cfg.lr = cfg.lr.min(2e-4);
+    }
     cfg.seed = a.seed;
     cfg.gradient = a.gradient;
     cfg.augment = a.augment;
@@ -176,16 +259,23 @@ pub fn run(a: &Job) -> Result<()> {
             s.seconds
         )
     };
+    let range = cfg.arch.input_range();
+    // Before: the starting model on the captures kept aside and on the test set.
+    let before = start.as_ref().map(|s| {
+        let caps = held_captures.as_ref().map(|h| super::evaluate(&s.net, h, range).accuracy);
+        (caps, super::evaluate(&s.net, &test_data, range).accuracy)
+    });
     // The numerical derivative needs f64 to mean anything (the lecture used numpy's f64).
-    let (net, history): (Net<f32>, _) = match cfg.gradient {
-        Gradient::Numerical => {
+    let (net, history): (Net<f32>, _) = match (cfg.gradient, start) {
+        (Gradient::Numerical, None) => {
             let (n, h) = super::train::<f64>(&cfg, &train_data, Some(&test_data), classes, on_epoch);
             (super::cast(&n), h)
         }
-        Gradient::Backprop => super::train::<f32>(&cfg, &train_data, Some(&test_data), classes, on_epoch),
+        (Gradient::Numerical, Some(_)) => bail!("--gradient numerical cannot fine-tune: use backprop"),
+        (Gradient::Backprop, None) => super::train::<f32>(&cfg, &train_data, Some(&test_data), classes, on_epoch),
+        (Gradient::Backprop, Some(s)) => super::train_from::<f32>(&cfg, s.net, &train_data, Some(&test_data), on_epoch),
     };
     let mut net = net;
-    let range = cfg.arch.input_range();
     let calibration = match &validation {
         Some(val) if cfg.arch != super::Arch::Seed => {
             let c = super::calibrate::fit(&net, val, range);
@@ -208,6 +298,15 @@ pub fn run(a: &Job) -> Result<()> {
     let seconds = started.elapsed().as_secs_f64();
     let e = super::evaluate(&net, &test_data, range);
     print!("{}", super::report::text(&e, &labels));
+    if let Some((caps, test)) = before {
+        let pct = |v: f64| format!("{:.1} %", v * 100.0);
+        let after_caps = held_captures.as_ref().map(|h| super::evaluate(&net, h, range).accuracy);
+        let caps_line = match (caps, after_caps, &held_captures) {
+            (Some(b), Some(a), Some(h)) => format!("captures kept aside ({}) {} -> {}, ", h.len(), pct(b), pct(a)),
+            _ => String::new(),
+        };
+        println!("fine-tune: {caps_line}test set {} -> {}", pct(test), pct(e.accuracy));
+    }
     // As a user would type it, wherever the binary lives.
     let command = std::iter::once("digitbot".to_string()).chain(std::env::args().skip(1)).collect::<Vec<_>>().join(" ");
     let mut metadata = onnx::metadata(&cfg, &labels, &a.data, e.accuracy, &command);

@@ -250,10 +250,33 @@ pub fn train<T: Real>(
     train: &Dataset,
     test: Option<&Dataset>,
     classes: usize,
-    mut on_epoch: impl FnMut(&EpochStats),
+    on_epoch: impl FnMut(&EpochStats),
 ) -> (Net<T>, Vec<EpochStats>) {
     let mut rng = ChaCha8Rng::seed_from_u64(cfg.seed);
-    let mut net: Net<T> = cfg.arch.build(classes, &mut rng);
+    let net: Net<T> = cfg.arch.build(classes, &mut rng);
+    // Shuffling continues the stream initialisation drew from.
+    run_epochs(cfg, net, rng, train, test, on_epoch)
+}
+
+/// [`train`], starting from a network already made (fine-tuning a trained one).
+pub fn train_from<T: Real>(
+    cfg: &TrainConfig,
+    net: Net<T>,
+    train: &Dataset,
+    test: Option<&Dataset>,
+    on_epoch: impl FnMut(&EpochStats),
+) -> (Net<T>, Vec<EpochStats>) {
+    run_epochs(cfg, net, ChaCha8Rng::seed_from_u64(cfg.seed), train, test, on_epoch)
+}
+
+fn run_epochs<T: Real>(
+    cfg: &TrainConfig,
+    mut net: Net<T>,
+    mut rng: ChaCha8Rng,
+    train: &Dataset,
+    test: Option<&Dataset>,
+    mut on_epoch: impl FnMut(&EpochStats),
+) -> (Net<T>, Vec<EpochStats>) {
     let range = cfg.arch.input_range();
     let mut velocity = net.zero_grads();
     let mut adam = Adam { m: net.zero_grads(), v: net.zero_grads(), t: 0 };

@@ -173,3 +173,150 @@ pub fn metadata(
         ("digitbot.command".into(), command.into()),
     ]
 }
+
+/// Why a model cannot be read back into the trainer.
+#[derive(Debug, thiserror::Error)]
+#[error("model {path}: {what} (only models exported by `digitbot train` can be fine-tuned)")]
+pub struct ImportError {
+    pub path: String,
+    pub what: String,
+}
+
+/// A model's `metadata_props`, as key and value.
+pub type Metadata = Vec<(String, String)>;
+
+/// Reads a model `digitbot train` exported back into a trainer network: its layers and
+/// weights, from its graph. Returns the network and the model's metadata.
+pub fn from_bytes(path: &Path, bytes: &[u8]) -> Result<(Net<f32>, Metadata), ImportError> {
+    use super::net::Shape;
+    use std::collections::HashMap;
+    let err = |what: String| ImportError { path: path.display().to_string(), what };
+    let model = ModelProto::decode(bytes).map_err(|e| err(format!("not a readable ONNX model: {e}")))?;
+    let graph = model.graph.as_ref().ok_or_else(|| err("no graph".into()))?;
+    let floats = |t: &TensorProto| -> Result<Vec<f32>, ImportError> {
+        if t.data_type != DataType::Float as i32 {
+            return Err(err(format!("initializer {} is not f32", t.name)));
+        }
+        if !t.raw_data.is_empty() {
+            Ok(t.raw_data.chunks_exact(4).map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]])).collect())
+        } else {
+            Ok(t.float_data.clone())
+        }
+    };
+    let inits: HashMap<&str, &TensorProto> = graph.initializer.iter().map(|t| (t.name.as_str(), t)).collect();
+    let weight = |node: &NodeProto, k: usize| -> Result<(&TensorProto, Vec<f32>), ImportError> {
+        let name = node.input.get(k).ok_or_else(|| err(format!("{} {} lacks input {k}", node.op_type, node.name)))?;
+        let t = inits
+            .get(name.as_str())
+            .ok_or_else(|| err(format!("{} {}: {name} is not a weight", node.op_type, node.name)))?;
+        Ok((t, floats(t)?))
+    };
+    let dims = graph
+        .input
+        .first()
+        .and_then(|i| {
+            let type_proto::Value::TensorType(t) = i.r#type.as_ref()?.value.as_ref()?;
+            Some(
+                t.shape
+                    .as_ref()?
+                    .dim
+                    .iter()
+                    .skip(1)
+                    .map(|d| match d.value {
+                        Some(Dim::DimValue(v)) => v as usize,
+                        _ => 0,
+                    })
+                    .collect::<Vec<usize>>(),
+            )
+        })
+        .ok_or_else(|| err("no input shape".into()))?;
+    let mut shape = match dims[..] {
+        [c, h, w] => Shape::image(c, h, w),
+        [n] => Shape::vec(n),
+        _ => return Err(err(format!("input shape {dims:?}"))),
+    };
+    let (mut layers, mut loss) = (Vec::new(), None);
+    for node in &graph.node {
+        let attr = |name: &str| node.attribute.iter().find(|a| a.name == name);
+        match node.op_type.as_str() {
+            "Conv" => {
+                let (wt, w) = weight(node, 1)?;
+                let (_, b) = weight(node, 2)?;
+                let (out_c, k) = (wt.dims[0] as usize, wt.dims[2] as usize);
+                let pad = attr("pads").and_then(|a| a.ints.first()).copied().unwrap_or(0) as usize;
+                let layer = Layer::Conv { input: shape, out_c, k, pad, w, b };
+                shape = layer.output_shape();
+                layers.push(layer);
+            }
+            "Gemm" => {
+                let (wt, w) = weight(node, 1)?;
+                let (_, b) = weight(node, 2)?;
+                if attr("transB").map_or(0, |a| a.i) != 1 {
+                    return Err(err(format!("Gemm {} without transB=1", node.name)));
+                }
+                let (output, input) = (wt.dims[0] as usize, wt.dims[1] as usize);
+                if input != shape.len() {
+                    return Err(err(format!(
+                        "Gemm {} takes {input} values, the layer before gives {}",
+                        node.name,
+                        shape.len()
+                    )));
+                }
+                layers.push(Layer::Dense { input, output, w, b });
+                shape = Shape::vec(output);
+            }
+            "Relu" => layers.push(Layer::Relu { len: shape.len() }),
+            "Sigmoid" => layers.push(Layer::Sigmoid { len: shape.len() }),
+            "MaxPool" => {
+                let layer = Layer::MaxPool { input: shape };
+                shape = layer.output_shape();
+                layers.push(layer);
+            }
+            "Flatten" => shape = Shape::vec(shape.len()),
+            "Softmax" => loss = Some(Loss::SoftmaxCe),
+            "Identity" => loss = Some(Loss::LectureBce),
+            other => return Err(err(format!("node {} is a {other}", node.name))),
+        }
+    }
+    let loss = loss.ok_or_else(|| err("no final Softmax or Identity".into()))?;
+    if layers.is_empty() {
+        return Err(err("no layers".into()));
+    }
+    let meta = model.metadata_props.iter().map(|p| (p.key.clone(), p.value.clone())).collect();
+    Ok((Net { layers, loss }, meta))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_architecture_reads_back_exactly() {
+        let mut rng = <rand_chacha::ChaCha8Rng as rand::SeedableRng>::seed_from_u64(4);
+        for arch in ["seed", "mlp:784-12-8-10", "mlp:784-9-10:sigmoid", "cnn:3-4-8"] {
+            let a: Arch = arch.parse().unwrap();
+            for classes in [10, 11] {
+                let net: Net<f32> = a.build(classes, &mut rng);
+                let meta = vec![("k".to_string(), "v".to_string())];
+                let (back, m) = from_bytes(Path::new(arch), &to_bytes(&net, &meta)).unwrap();
+                assert_eq!(m, meta);
+                assert_eq!(back.loss, net.loss, "{arch}");
+                assert_eq!(back.layers.len(), net.layers.len(), "{arch}");
+                assert_eq!(back.classes(), classes);
+                let x: Vec<f32> = (0..784).map(|i| (i % 17) as f32 / 17.0).collect();
+                assert_eq!(back.forward(&x, 1), net.forward(&x, 1), "{arch}: the same outputs");
+            }
+        }
+    }
+
+    #[test]
+    fn foreign_or_broken_models_are_refused_by_name() {
+        let e = from_bytes(Path::new("junk.onnx"), b"\x08\x07 not protobuf \xff").unwrap_err().to_string();
+        assert!(e.contains("junk.onnx") && e.contains("not a readable ONNX model"), "{e}");
+        let net: Net<f32> = Arch::Seed.build(10, &mut <rand_chacha::ChaCha8Rng as rand::SeedableRng>::seed_from_u64(4));
+        let mut proto = to_model(&net, &[]);
+        proto.graph.as_mut().unwrap().node[0].op_type = "LSTM".into();
+        let e = from_bytes(Path::new("rnn.onnx"), &proto.encode_to_vec()).unwrap_err().to_string();
+        assert!(e.contains("is a LSTM") && e.contains("digitbot train"), "{e}");
+    }
+}

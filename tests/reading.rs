@@ -1,0 +1,58 @@
+//! Reading pictures that are not ours: one fixture per way other people's photos, scans and
+//! drawings went wrong for the reader (tests/fixtures/real, made by its make.py from MNIST
+//! test digits the models never saw), and the real-digit development set when it is present.
+
+use std::path::{Path, PathBuf};
+
+use digitbot::config::Config;
+use digitbot::data::images::read_labelled;
+use digitbot::eval;
+use digitbot::pipeline::{Overrides, Pipeline};
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// The default pipeline, each image judged on its own.
+fn pipeline() -> Pipeline {
+    let cfg = Config::load(&root().join("config/sim.toml")).unwrap();
+    Pipeline::from_config(&cfg, &Overrides { single_frame: true, ..Overrides::default() }).unwrap()
+}
+
+fn score(dir: &Path) -> eval::ImagesReport {
+    eval::images(&mut pipeline(), &read_labelled(dir).unwrap(), None).unwrap()
+}
+
+#[test]
+fn each_failure_kind_is_read() {
+    let report = score(&root().join("tests/fixtures/real"));
+    // A ruled line under a 0, a tight crop, a 28×28 image, a digit filling a 96×96 frame, a
+    // thin pen in a large photo, a defocused marker, a shadow band, a card edge leaving the
+    // frame, a phone photo stored sideways, a continental 1.
+    assert_eq!(report.n, 10);
+    let wrong: Vec<String> = report
+        .misread
+        .iter()
+        .map(|m| format!("{}: shows {:?}, read {:?} ({:?})", m.file, m.label, m.read, m.why))
+        .collect();
+    assert!(wrong.is_empty(), "misread: {wrong:#?}");
+}
+
+/// The accuracy reached on ../shared/data/realdigits-dev when this test was written; it may
+/// only go up.
+const REALDIGITS_DEV_FLOOR: f64 = 0.96;
+
+#[test]
+fn the_real_digit_development_set_stays_read() {
+    let Some(dir) = digitbot::testdata::realdigits_dir() else { return };
+    let report = score(&dir);
+    assert!(report.n >= 120, "{} images", report.n);
+    assert!(
+        report.accuracy >= REALDIGITS_DEV_FLOOR,
+        "{:.2}% of {} (floor {:.0}%): {:#?}",
+        report.accuracy * 100.0,
+        report.n,
+        REALDIGITS_DEV_FLOOR * 100.0,
+        report.misread
+    );
+}
