@@ -3,6 +3,7 @@
 # up; rolls back to the previous binary if it did not.
 #
 #   deploy/deploy.sh [--native] [--force-config] [--dry-run] USER@HOST
+#   deploy/deploy.sh --model NEW.onnx [--dry-run] USER@HOST
 #
 # By default the binary is cross-compiled here for aarch64 with cargo-zigbuild at a glibc
 # floor of 2.27, so one binary runs on JetPack 4 (Ubuntu 18.04) to 6. That needs, once:
@@ -12,19 +13,29 @@
 # --native builds on the robot instead (it needs Rust and libclang-dev there).
 # The robot's /etc/digitbot/robot.toml is kept unless --force-config; the new default is
 # put beside it as robot.toml.new.
+#
+# --model NEW.onnx redeploys just a model (say, one fine-tuned on the robot's captures): it
+# replaces the model robot.toml names, in one atomic rename, restarts the service, checks it
+# came up, and puts the previous model back if it did not.
 set -euo pipefail
 
 usage() {
     echo "usage: $0 [--native] [--force-config] [--dry-run] USER@HOST" >&2
+    echo "       $0 --model NEW.onnx [--dry-run] USER@HOST" >&2
     exit 2
 }
 
-native=0 force_config=0 dry_run=0 host=""
+native=0 force_config=0 dry_run=0 host="" model=""
 while [ $# -gt 0 ]; do
     case "$1" in
         --native) native=1 ;;
         --force-config) force_config=1 ;;
         --dry-run) dry_run=1 ;;
+        --model)
+            [ $# -ge 2 ] || usage
+            model="$2"
+            shift
+            ;;
         -h | --help) usage ;;
         -*) echo "unknown option: $1" >&2; usage ;;
         *) [ -z "$host" ] || usage; host="$1" ;;
@@ -55,6 +66,36 @@ remote_root() {
         ssh "$host" sudo bash -s <<<"$script"
     fi
 }
+
+if [ -n "$model" ]; then
+    if [ "$dry_run" = 0 ] && [ ! -f "$model" ]; then
+        echo "--model $model: no such file" >&2
+        exit 2
+    fi
+    echo "== copy the model"
+    step ssh "$host" "mkdir -p $stage"
+    step scp "$model" "$host:$stage/model.onnx"
+    remote_root "swap the model; roll back if the service does not come up" "set -u
+# The model robot.toml names (the first path = under [model]).
+dest=\$(awk -F'\"' '/^\\[model\\]/{m=1} m && /^path *=/{print \$2; exit}' /etc/digitbot/robot.toml)
+dest=\${dest:-/opt/digitbot/models/digit-cnn.onnx}
+if [ -f \"\$dest\" ]; then cp -p \"\$dest\" \"\$dest.prev\"; fi
+install -m 0644 $stage/model.onnx \"\$dest.new\"
+mv -f \"\$dest.new\" \"\$dest\"
+if systemctl restart digitbot && sleep 5 && systemctl is-active --quiet digitbot; then
+  echo \"digitbot is running with \$(sha256sum \"\$dest\" | cut -c1-16)...\"
+  exit 0
+fi
+echo 'digitbot did not come up with the new model:' >&2
+journalctl -u digitbot -n 30 --no-pager >&2
+if [ -f \"\$dest.prev\" ]; then
+  echo 'rollback: restoring the previous model' >&2
+  mv -f \"\$dest.prev\" \"\$dest\"
+  systemctl restart digitbot && echo 'rollback: previous model running' >&2
+fi
+exit 1"
+    exit 0
+fi
 
 echo "== build"
 if [ "$native" = 1 ]; then

@@ -13,7 +13,7 @@ pub use crate::source::CameraConfig;
 use crate::stage::decide::{ActionSpec, DecisionConfig, Motion};
 use crate::stage::model::InputScale;
 use crate::stage::preprocess::{Params, Polarity};
-use crate::web::WebConfig;
+use crate::web::{WebAddress, WebConfig};
 
 /// A configuration problem, naming the file and the key.
 #[derive(Debug, thiserror::Error)]
@@ -402,9 +402,7 @@ impl Config {
             }
         };
 
-        let address: std::net::SocketAddr = raw.web.address.parse().map_err(|_| {
-            invalid("web.address", format!("must be IP:PORT (e.g. {DEFAULT_WEB_ADDRESS}), got {:?}", raw.web.address))
-        })?;
+        let address: WebAddress = raw.web.address.parse().map_err(|e| invalid("web.address", e))?;
         let web = WebConfig { address, token: raw.web.token.clone().filter(|t| !t.is_empty()) };
         web.validate().map_err(|e| invalid("web", format!("{e:#}")))?;
         let capture = CaptureSettings {
@@ -558,7 +556,7 @@ motion = "stop"
         assert!(err(&format!("{GOOD}\n[leds]\nbackend = \"gpiocdev\"\nlines = [79]\n")).contains("leds.chip must name"));
         assert_eq!(
             err(&format!("{GOOD}\n[web]\naddress = \"localhost\"\n")),
-            "config cfg/x.toml: web.address must be IP:PORT (e.g. 127.0.0.1:8080), got \"localhost\""
+            "config cfg/x.toml: web.address must be IP:PORT (e.g. 127.0.0.1:8080) or unix:/path, got \"localhost\""
         );
         let e = err(&format!("{GOOD}\n[web]\naddress = \"0.0.0.0:8080\"\n"));
         assert!(e.contains("web.address 0.0.0.0:8080 is reachable from other machines: set web.token"), "{e}");

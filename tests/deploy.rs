@@ -73,3 +73,52 @@ fn the_service_stops_the_motors_after_every_stop() {
     // that user must still reach the I2C bus.
     assert!(lines.contains(&"DeviceAllow=char-i2c rw"));
 }
+
+#[test]
+fn the_live_view_needs_no_network_on_the_robot() {
+    let root = env!("CARGO_MANIFEST_DIR");
+    let unit = std::fs::read_to_string(format!("{root}/deploy/digitbot.service")).unwrap();
+    let lines: Vec<&str> = unit.lines().map(str::trim).collect();
+    for want in [
+        "PrivateNetwork=yes",
+        "RestrictAddressFamilies=AF_UNIX",
+        "RuntimeDirectory=digitbot",
+        "StateDirectory=digitbot",
+    ] {
+        assert!(lines.contains(&want), "{want} in the unit");
+    }
+    // The robot's config serves the view on a socket in that runtime folder, and captures
+    // into the state folder.
+    let cfg = digitbot::config::Config::load(std::path::Path::new(&format!("{root}/config/robot.toml"))).unwrap();
+    assert_eq!(cfg.web.web.address.to_string(), "unix:/run/digitbot/web.sock");
+    assert!(cfg.capture.dir.starts_with("/var/lib/digitbot"));
+}
+
+#[test]
+fn a_model_alone_is_swapped_atomically_checked_and_rolled_back() {
+    let (ok, text) = plan(&["--dry-run", "--model", "models/digit-cnn.onnx", "jetson@jetbot"]);
+    assert!(ok, "{text}");
+    let steps = [
+        "+ scp models/digit-cnn.onnx jetson@jetbot:/tmp/digitbot-deploy/model.onnx",
+        "/etc/digitbot/robot.toml)",
+        "cp -p \"$dest\" \"$dest.prev\"",
+        "install -m 0644 /tmp/digitbot-deploy/model.onnx \"$dest.new\"",
+        // One rename: the service never sees half a model.
+        "mv -f \"$dest.new\" \"$dest\"",
+        "systemctl restart digitbot",
+        "systemctl is-active --quiet digitbot",
+        "mv -f \"$dest.prev\" \"$dest\"",
+    ];
+    let mut last = 0;
+    for s in steps {
+        let at = position(&text, s);
+        assert!(at >= last, "{s:?} is out of order in:\n{text}");
+        last = at;
+    }
+    assert!(!text.contains("cargo"), "nothing is built for a model");
+    assert!(!text.contains("/opt/digitbot/bin/"), "the binary is left alone");
+    let (ok, text) = plan(&["--model", "no-such-model.onnx", "a@b"]);
+    assert!(!ok && text.contains("no-such-model.onnx: no such file"), "{text}");
+    let (ok, _) = plan(&["--dry-run", "--model"]);
+    assert!(!ok, "--model needs a file");
+}

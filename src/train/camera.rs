@@ -326,10 +326,12 @@ pub fn clutter_sample(others: &Dataset, rng: &mut impl Rng) -> Option<[u8; PIXEL
         0 => shadow(&mut v, rng),
         1 => card_edge(&mut v, rng, None),
         2 => {
-            // A line or two: a pen stroke across the page, a table edge.
+            // A line or two lying across: a pen stroke, a ruler's edge. (A steep straight
+            // stroke is what a 1 looks like; that is for preprocessing to judge by where it
+            // runs, not for the model to refuse.)
             for _ in 0..rng.random_range(1..3) {
                 let (x0, y0) = (rng.random_range(0.0..w as f32), rng.random_range(0.0..h as f32));
-                let a = rng.random_range(0.0f32..std::f32::consts::PI);
+                let a = rng.random_range(-0.6f32..0.6);
                 let len = w.max(h) as f32 * rng.random_range(0.3f32..1.5);
                 let thick = rng.random_range(1.0f32..(w.max(h) as f32 / 30.0).max(1.5));
                 for i in 0..(len as usize * 2) {

@@ -134,6 +134,9 @@ pub fn run(a: &Job) -> Result<()> {
         println!("adding {} continental 1s and barred 7s", v.len());
         train_data.extend(&v);
     }
+    // What is added from here on is as varied as a camera makes it: it is not augmented,
+    // and is kept after the rest.
+    let mut domain = data::Dataset { rows: data::SIDE, cols: data::SIDE, ..data::Dataset::default() };
     if let Some(copies) = a.camera {
         let started = Instant::now();
         let cam = super::camera::camera_digits(&train_data, copies, a.seed ^ 0xCA3E);
@@ -143,7 +146,7 @@ pub fn run(a: &Job) -> Result<()> {
             train_data.len() * copies,
             started.elapsed().as_secs_f64()
         );
-        train_data.extend(&cam);
+        domain.extend(&cam);
     }
     let classes = if let Some(s) = &start {
         if a.clutter.is_some() && s.classes == 10 {
@@ -163,7 +166,7 @@ pub fn run(a: &Job) -> Result<()> {
             neg.len(),
             started.elapsed().as_secs_f64()
         );
-        train_data.extend(&neg);
+        domain.extend(&neg);
     }
     // Captures: a fifth kept aside to measure the fine-tune on, the rest repeated.
     let held_captures = if a.extra.is_empty() {
@@ -173,17 +176,21 @@ pub fn run(a: &Job) -> Result<()> {
         let (rest, held) = caps.split_every(5, a.seed ^ 0xE87A);
         println!("adding {} captures ×{} ({} kept aside to measure on)", rest.len(), a.extra_copies, held.len());
         for _ in 0..a.extra_copies {
-            train_data.extend(&rest);
+            domain.extend(&rest);
         }
         Some(held)
     };
     let validation = if a.calibrate {
-        let (rest, val) = train_data.split_every(12, a.seed);
-        train_data = rest;
+        let (base, mut val) = train_data.split_every(12, a.seed);
+        let (rest, val_domain) = domain.split_every(12, a.seed ^ 1);
+        val.extend(&val_domain);
+        (train_data, domain) = (base, rest);
         Some(val)
     } else {
         None
     };
+    let augment_below = train_data.len();
+    train_data.extend(&domain);
     if let Some(n) = a.test_limit {
         test_data = test_data.take(n);
     }
@@ -220,6 +227,7 @@ pub fn run(a: &Job) -> Result<()> {
     cfg.seed = a.seed;
     cfg.gradient = a.gradient;
     cfg.augment = a.augment;
+    cfg.augment_below = augment_below;
     cfg.progress = true;
     if let Some(e) = a.epochs {
         cfg.epochs = e;

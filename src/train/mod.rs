@@ -190,6 +190,9 @@ pub struct TrainConfig {
     pub seed: u64,
     pub gradient: Gradient,
     pub augment: bool,
+    /// Only samples before this index are augmented (those after are camera-domain samples,
+    /// already as varied as the camera makes them).
+    pub augment_below: usize,
     /// Shuffle each epoch (the lecture keeps file order).
     pub shuffle: bool,
     /// Cosine decay of the learning rate over the run (the lecture keeps it constant).
@@ -210,6 +213,7 @@ impl TrainConfig {
             seed: 0,
             gradient: Gradient::Backprop,
             augment: false,
+            augment_below: usize::MAX,
             shuffle: !lecture,
             decay: !lecture,
             progress: false,
@@ -304,7 +308,7 @@ fn run_epochs<T: Real>(
                 cfg.lr
             };
             step += 1;
-            let x = gather(train, idx, range, cfg.augment.then_some((cfg.seed, epoch)));
+            let x = gather(train, idx, range, cfg.augment.then_some((cfg.seed, epoch, cfg.augment_below)));
             let labels: Vec<u8> = idx.iter().map(|&i| train.labels[i]).collect();
             let scale = T::one() / T::from_f64(idx.len() as f64);
             let (loss, ok) = match cfg.gradient {
@@ -388,15 +392,18 @@ fn count_correct<T: Real>(net: &Net<T>, x: &[T], labels: &[u8]) -> usize {
 
 /// The inputs for samples `idx`, augmented with a per-sample seed when asked, so the
 /// result depends only on (seed, epoch, sample).
-fn gather<T: Real>(data: &Dataset, idx: &[usize], range: (f32, f32), augment: Option<(u64, usize)>) -> Vec<T> {
+fn gather<T: Real>(data: &Dataset, idx: &[usize], range: (f32, f32), augment: Option<(u64, usize, usize)>) -> Vec<T> {
     let per = data.rows * data.cols;
     let mut x = Vec::with_capacity(idx.len() * per);
     match augment {
         None => idx.iter().for_each(|&i| scale_pixels(data.image(i), range, &mut x)),
-        Some((seed, epoch)) => {
+        Some((seed, epoch, below)) => {
             let imgs: Vec<Vec<u8>> = idx
                 .par_iter()
                 .map(|&i| {
+                    if i >= below {
+                        return data.image(i).to_vec();
+                    }
                     let s = seed
                         ^ (epoch as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15)
                         ^ (i as u64).wrapping_mul(0xD1B5_4A32_D192_ED03);

@@ -10,8 +10,10 @@
 //! makes. No request can drive the wheels: the most one can do is hold them stopped, or
 //! release a hold (after which a fresh vote is needed before anything moves).
 
+use std::fmt;
 use std::io::Read;
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::thread::JoinHandle;
@@ -33,18 +35,61 @@ const PAGE: &str = include_str!("page.html");
 /// The largest request body taken (a label is a few bytes).
 pub const MAX_BODY: usize = 256;
 
-/// Where the live view listens and who may use it (validated: a non-loopback address has
-/// a token).
+/// Where the live view listens: an IP address and port, or a Unix socket (`unix:/path`),
+/// which only this machine can reach — the service uses one, reached from a laptop with
+/// `ssh -L 8080:/run/digitbot/web.sock`, so its sandbox needs no network at all.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum WebAddress {
+    Tcp(SocketAddr),
+    Unix(PathBuf),
+}
+
+impl std::str::FromStr for WebAddress {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s.strip_prefix("unix:") {
+            Some(path) if path.starts_with('/') => Ok(WebAddress::Unix(PathBuf::from(path))),
+            Some(_) => Err(format!("a Unix socket is unix:/absolute/path, got {s:?}")),
+            None => s
+                .parse()
+                .map(WebAddress::Tcp)
+                .map_err(|_| format!("must be IP:PORT (e.g. 127.0.0.1:8080) or unix:/path, got {s:?}")),
+        }
+    }
+}
+
+impl fmt::Display for WebAddress {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            WebAddress::Tcp(a) => write!(f, "{a}"),
+            WebAddress::Unix(p) => write!(f, "unix:{}", p.display()),
+        }
+    }
+}
+
+impl WebAddress {
+    /// Reachable from this machine only.
+    pub fn is_local(&self) -> bool {
+        match self {
+            WebAddress::Tcp(a) => a.ip().is_loopback(),
+            WebAddress::Unix(_) => true,
+        }
+    }
+}
+
+/// Where the live view listens and who may use it (validated: an address other machines
+/// can reach has a token).
 #[derive(Clone, Debug, PartialEq)]
 pub struct WebConfig {
-    pub address: SocketAddr,
+    pub address: WebAddress,
     pub token: Option<String>,
 }
 
 impl WebConfig {
     /// Checks that only loopback goes without a token.
     pub fn validate(&self) -> Result<()> {
-        if !self.address.ip().is_loopback() && self.token.as_deref().is_none_or(str::is_empty) {
+        if !self.address.is_local() && self.token.as_deref().is_none_or(str::is_empty) {
             bail!(
                 "web.address {} is reachable from other machines: set web.token (or DIGITBOT_WEB_TOKEN), or \
                  bind to 127.0.0.1 and use ssh -L",
@@ -62,7 +107,7 @@ impl WebConfig {
 
 /// The running server; dropping it stops the thread.
 pub struct Server {
-    addr: SocketAddr,
+    addr: WebAddress,
     stop: Arc<AtomicBool>,
     server: Arc<tiny_http::Server>,
     thread: Option<JoinHandle<()>>,
@@ -72,10 +117,28 @@ impl Server {
     /// Binds and starts serving on a thread of its own.
     pub fn start(cfg: &WebConfig, live: Arc<Live>, captures: Option<Arc<CaptureDir>>) -> Result<Server> {
         cfg.validate()?;
-        let server = tiny_http::Server::http(cfg.address)
-            .map_err(|e| anyhow::anyhow!("{e}"))
-            .with_context(|| format!("live view: cannot listen on {}", cfg.address))?;
-        let addr = server.server_addr().to_ip().context("live view: not an IP address")?;
+        let cannot = || format!("live view: cannot listen on {}", cfg.address);
+        let (server, addr) = match &cfg.address {
+            WebAddress::Tcp(a) => {
+                let server = tiny_http::Server::http(a).map_err(|e| anyhow::anyhow!("{e}")).with_context(cannot)?;
+                let bound = server.server_addr().to_ip().context("live view: not an IP address")?;
+                (server, WebAddress::Tcp(bound))
+            }
+            WebAddress::Unix(path) => {
+                // A socket left by a run that was killed would block the bind.
+                if std::fs::symlink_metadata(path)
+                    .is_ok_and(|m| std::os::unix::fs::FileTypeExt::is_socket(&m.file_type()))
+                {
+                    let _ = std::fs::remove_file(path);
+                }
+                let server =
+                    tiny_http::Server::http_unix(path).map_err(|e| anyhow::anyhow!("{e}")).with_context(cannot)?;
+                // Anyone on this machine may connect, as to 127.0.0.1 (the folder decides).
+                std::fs::set_permissions(path, std::os::unix::fs::PermissionsExt::from_mode(0o666))
+                    .with_context(cannot)?;
+                (server, cfg.address.clone())
+            }
+        };
         let server = Arc::new(server);
         let stop = Arc::new(AtomicBool::new(false));
         let state = State {
@@ -89,12 +152,21 @@ impl Server {
             .name("live-view".into())
             .spawn(move || serve(&srv, &flag, state))
             .context("live view: cannot start its thread")?;
-        log::info!("live view on http://{addr}/");
+        match &addr {
+            WebAddress::Tcp(a) => log::info!("live view on http://{a}/"),
+            WebAddress::Unix(p) => {
+                log::info!(
+                    "live view on {} (from a laptop: ssh -L 8080:{} ROBOT, then http://localhost:8080/)",
+                    addr,
+                    p.display()
+                )
+            }
+        }
         Ok(Server { addr, stop, server, thread: Some(thread) })
     }
 
-    pub fn addr(&self) -> SocketAddr {
-        self.addr
+    pub fn addr(&self) -> &WebAddress {
+        &self.addr
     }
 }
 
