@@ -180,3 +180,86 @@ fn a_failing_led_is_switched_off_and_the_robot_carries_on() {
     assert_eq!(pins.levels(), vec![false; 4]);
     assert_eq!(pins.attempts(), 4 + 2 + 4, "start-up, the failed show, the switch-off: nothing more");
 }
+
+/// Presses the live view's buttons at given frames: e-stop, then resume.
+struct Presser {
+    cam: SimCamera,
+    controls: std::sync::Arc<digitbot::pipeline::Controls>,
+    frames: u64,
+}
+
+impl FrameSource for Presser {
+    fn next_frame(&mut self) -> anyhow::Result<Poll> {
+        use std::sync::atomic::Ordering;
+        match self.frames {
+            45 => self.controls.estop.store(true, Ordering::SeqCst),
+            80 => self.controls.resume(),
+            _ => {}
+        }
+        self.frames += 1;
+        self.cam.next_frame()
+    }
+    fn describe(&self) -> String {
+        "presser".into()
+    }
+}
+
+#[test]
+fn an_emergency_stop_holds_the_wheels_until_resume_and_replays_the_same() {
+    use digitbot::pipeline::Controls;
+    use digitbot::sink::record::Recorder;
+    use digitbot::source::recording::RecordingSource;
+    use std::sync::Arc;
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = config();
+    let controls = Arc::new(Controls::default());
+    let scenario = Scenario::parse("[[segment]]\nseconds = 5\ndigit = 1\n").unwrap();
+    let cam = SimCamera::new(320, 240, 30.0, scenario, 3, false, None).unwrap();
+    let mut src = Presser { cam, controls: Arc::clone(&controls), frames: 0 };
+    let rec_dir = dir.path().join("rec");
+    let mut sinks = Sinks::new();
+    sinks.push(Recorder::create(&rec_dir).unwrap());
+    sinks.push(DecisionLog::create(&dir.path().join("a.jsonl")).unwrap());
+    let wheels = RecordingSink::new();
+    let opts = RunOptions { controls: Arc::clone(&controls), ..RunOptions::default() };
+    run(&mut src, &mut pipeline(&cfg), &mut wheels.clone(), &mut sinks, &opts).unwrap();
+    let a: Vec<Value> = std::fs::read_to_string(dir.path().join("a.jsonl"))
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let acts = actions(&a);
+    let stop = acts.iter().position(|(_, why)| why == "e-stop").expect("an e-stop record");
+    assert_eq!(acts[stop - 1].0, "forward", "it was driving: {acts:?}");
+    assert_eq!(acts[stop + 1], ("forward".to_string(), "digit".to_string()), "it drove again after resume: {acts:?}");
+    // The wheels were stopped at the e-stop and nothing moved them until after the resume.
+    let ev = wheels.events();
+    let first_forward = ev.iter().position(|e| *e == Event::Motors(0.4, 0.4)).unwrap();
+    let again =
+        ev.iter().skip(first_forward + 1).position(|e| *e == Event::Motors(0.4, 0.4)).unwrap() + first_forward + 1;
+    assert!(ev[first_forward + 1..again].iter().all(|e| *e == Event::Stop), "{ev:?}");
+    // Every frame read while held: the wheels at rest, no action (the e-stop record aside).
+    let held: Vec<&Value> =
+        a.iter().filter(|r| (46..80).contains(&r["frame"].as_u64().unwrap_or(0)) && r["reason"] != "e-stop").collect();
+    assert!(held.len() >= 30, "frames went on while held");
+    assert!(held.iter().all(|r| r["wheels"] == serde_json::json!([0.0, 0.0]) && r["action"].is_null()), "{held:?}");
+    // The recording replays the hold where it happened: the same decisions.
+    let replay_controls = Arc::new(Controls::default());
+    let mut replay = RecordingSource::open(&rec_dir, false, Arc::clone(&replay_controls)).unwrap();
+    let mut sinks = Sinks::new();
+    sinks.push(DecisionLog::create(&dir.path().join("b.jsonl")).unwrap());
+    let opts = RunOptions { controls: replay_controls, ..RunOptions::default() };
+    run(&mut replay, &mut pipeline(&cfg), &mut RecordingSink::new(), &mut sinks, &opts).unwrap();
+    let strip = |path: &Path| -> Vec<Value> {
+        std::fs::read_to_string(path)
+            .unwrap()
+            .lines()
+            .map(|l| {
+                let mut v: Value = serde_json::from_str(l).unwrap();
+                v.as_object_mut().unwrap().remove("ms");
+                v
+            })
+            .collect()
+    };
+    assert_eq!(strip(&dir.path().join("a.jsonl")), strip(&dir.path().join("b.jsonl")));
+}
