@@ -1,8 +1,9 @@
 //! The plain simulated view: an MNIST digit as dark ink on lit paper, with a lighting
 //! gradient and sensor noise. Position, size and lighting are fixed per segment (the digit
-//! is held up steadily); noise and a pixel of hand shake change every frame.
+//! is held up steadily), so the lit paper is drawn once per segment; noise and a pixel of
+//! hand shake change every frame.
 
-use rand::{Rng, RngCore, SeedableRng};
+use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
 use crate::data::{Dataset, SIDE};
@@ -43,23 +44,25 @@ impl PaperView<'_> {
         Look { paper, gradient, ink, sample }
     }
 
+    /// The paper of segment `segment` under its light, before noise and digit: the same for
+    /// every frame of the segment.
+    pub fn background(&self, segment: usize) -> Vec<u8> {
+        let look = self.look(segment, None);
+        let (w, h) = (self.width, self.height);
+        let row: Vec<u8> = (0..w)
+            .map(|x| (look.paper + look.gradient * (x as f32 / w as f32 - 0.5)).round().clamp(0.0, 255.0) as u8)
+            .collect();
+        row.repeat(h)
+    }
+
     /// Frame `n` (counted over the whole run) of segment `segment`, showing `digit` or
-    /// blank paper.
-    pub fn render(&self, segment: usize, digit: Option<u8>, n: u64) -> Vec<u8> {
+    /// blank paper, drawn on the segment's `background`: sensor noise, and the digit with a
+    /// pixel of hand shake.
+    pub fn frame(&self, background: &[u8], segment: usize, digit: Option<u8>, n: u64) -> Vec<u8> {
         let look = self.look(segment, digit);
         let mut rng = ChaCha8Rng::seed_from_u64(self.seed ^ n.wrapping_mul(0x9E37_79B9_7F4A_7C15));
         let (w, h) = (self.width, self.height);
-        let mut px = vec![0u8; w * h];
-        let mut noise = [0u8; 8];
-        for row in px.chunks_exact_mut(w) {
-            for (x, p) in row.iter_mut().enumerate() {
-                if x % 8 == 0 {
-                    rng.fill_bytes(&mut noise);
-                }
-                let light = look.paper + look.gradient * (x as f32 / w as f32 - 0.5);
-                *p = (light + (noise[x % 8] as f32 / 255.0 - 0.5) * 12.0).clamp(0.0, 255.0) as u8;
-            }
-        }
+        let mut px = crate::sim::scenes::add_noise(background, 3.5, rng.random());
         if let Some((idx, size, cx, cy)) = look.sample {
             let (jx, jy) = (rng.random_range(-1.0..1.0), rng.random_range(-1.0..1.0));
             let img = self.digits.image(idx);

@@ -7,7 +7,6 @@ use std::path::{Path, PathBuf};
 use ab_glyph::{Font, FontVec, PxScale};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
-use rand_distr::{Distribution, Normal};
 
 use crate::data::Dataset;
 use crate::gray::sample_bilinear;
@@ -45,6 +44,48 @@ pub struct Scene {
     pub pixels: Vec<u8>,
     /// The digit shown, None for a blank view.
     pub digit: Option<u8>,
+}
+
+/// A scene as the lens and the compression leave it, before the sensor's noise: rendered
+/// once, it gives any number of frames, each with noise of its own.
+pub struct Still {
+    pub width: usize,
+    pub height: usize,
+    base: Vec<u8>,
+    sigma: f32,
+    noise_seed: u64,
+    pub digit: Option<u8>,
+}
+
+impl Still {
+    /// Frame `k`: the still with fresh sensor noise.
+    pub fn frame(&self, k: u64) -> Vec<u8> {
+        add_noise(&self.base, self.sigma, self.noise_seed ^ k.wrapping_mul(0x9E37_79B9_7F4A_7C15))
+    }
+
+    /// The scene as one frame.
+    pub fn scene(&self) -> Scene {
+        Scene { width: self.width, height: self.height, pixels: self.frame(0), digit: self.digit }
+    }
+}
+
+/// Gaussian sensor noise of standard deviation `sigma`, from a table of standard normal
+/// samples indexed by a xorshift stream: a few nanoseconds a pixel.
+pub fn add_noise(px: &[u8], sigma: f32, seed: u64) -> Vec<u8> {
+    static TABLE: std::sync::OnceLock<Vec<f32>> = std::sync::OnceLock::new();
+    let table = TABLE.get_or_init(|| {
+        let mut rng = ChaCha8Rng::seed_from_u64(0x5E5E);
+        (0..4096).map(|_| rng.sample::<f32, _>(rand_distr::StandardNormal)).collect()
+    });
+    let mut state = seed | 1;
+    px.iter()
+        .map(|&v| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            (v as f32 + sigma * table[(state >> 52) as usize]).round().clamp(0.0, 255.0) as u8
+        })
+        .collect()
 }
 
 /// Fonts for printed digits: every `.ttf`/`.otf` under the given folders (default
@@ -103,11 +144,12 @@ pub struct SceneMaker<'a> {
 impl SceneMaker<'_> {
     /// Scene number `i` of a condition.
     pub fn scene(&self, cond: Condition, i: u64) -> Scene {
-        self.scene_showing(cond, i, None)
+        self.still(cond, i, None).scene()
     }
 
-    /// Scene number `i` of a condition, showing `digit` when given (blank views show none).
-    pub fn scene_showing(&self, cond: Condition, i: u64, digit: Option<u8>) -> Scene {
+    /// Scene number `i` of a condition, showing `digit` when given (blank views show none),
+    /// before the sensor's noise.
+    pub fn still(&self, cond: Condition, i: u64, digit: Option<u8>) -> Still {
         let mut rng = ChaCha8Rng::seed_from_u64(self.seed ^ (i.wrapping_mul(0x9E37_79B9_7F4A_7C15)) ^ cond as u64);
         let (w, h) = (self.width, self.height);
         let (wf, hf) = (w as f32, h as f32);
@@ -228,39 +270,46 @@ impl SceneMaker<'_> {
                 img[y * w + x] = refl * light(xf, yf) * 255.0;
             }
         }
-        // The camera: blur, noise, JPEG.
+        // The camera: blur, compression, then (per frame) sensor noise.
         let blur = rng.random_range(0.0f32..1.3);
         if blur > 0.3 {
             img = box_blur(&img, w, h, blur.round().max(1.0) as usize);
         }
-        let noise = Normal::new(0.0f32, rng.random_range(1.5..7.0)).expect("positive sigma");
-        let mut pixels: Vec<u8> = img.iter().map(|&v| (v + noise.sample(&mut rng)).clamp(0.0, 255.0) as u8).collect();
+        let sigma = rng.random_range(1.5f32..7.0);
+        let mut base: Vec<u8> = img.iter().map(|&v| v.round().clamp(0.0, 255.0) as u8).collect();
         if rng.random_bool(0.6) {
-            pixels = jpeg_round_trip(&pixels, w, h, rng.random_range(35..90)).unwrap_or(pixels);
+            base = jpeg_round_trip(&base, w, h, rng.random_range(35..90)).unwrap_or(base);
         }
-        Scene { width: w, height: h, pixels, digit }
+        Still { width: w, height: h, base, sigma, noise_seed: rng.random(), digit }
     }
 }
 
+/// A (2r+1)-wide box blur, rows then columns, with running sums (the window is cut short
+/// at the edges).
 fn box_blur(img: &[f32], w: usize, h: usize, r: usize) -> Vec<f32> {
-    let pass = |src: &[f32], horizontal: bool| {
+    let pass = |src: &[f32], n: usize, lines: usize, at: &dyn Fn(usize, usize) -> usize| {
         let mut out = vec![0f32; src.len()];
-        for y in 0..h {
-            for x in 0..w {
-                let (mut acc, mut n) = (0f32, 0f32);
-                for d in -(r as isize)..=(r as isize) {
-                    let (xx, yy) = if horizontal { (x as isize + d, y as isize) } else { (x as isize, y as isize + d) };
-                    if xx >= 0 && yy >= 0 && (xx as usize) < w && (yy as usize) < h {
-                        acc += src[yy as usize * w + xx as usize];
-                        n += 1.0;
-                    }
+        for line in 0..lines {
+            let mut acc = 0f32;
+            // The window [i - r, i + r] as i moves along the line.
+            for k in 0..r.min(n) {
+                acc += src[at(line, k)];
+            }
+            for i in 0..n {
+                if i + r < n {
+                    acc += src[at(line, i + r)];
                 }
-                out[y * w + x] = acc / n;
+                if i > r {
+                    acc -= src[at(line, i - r - 1)];
+                }
+                let count = (i + r).min(n - 1) + 1 - i.saturating_sub(r);
+                out[at(line, i)] = acc / count as f32;
             }
         }
         out
     };
-    pass(&pass(img, true), false)
+    let rows = pass(img, w, h, &|y, x| y * w + x);
+    pass(&rows, h, w, &|x, y| y * w + x)
 }
 
 fn jpeg_round_trip(px: &[u8], w: usize, h: usize, quality: u8) -> Option<Vec<u8>> {

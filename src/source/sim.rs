@@ -13,7 +13,7 @@ use super::{Frame, FrameSource, Poll};
 use crate::data::{Dataset, SIDE};
 use crate::sim::paper::PaperView;
 use crate::sim::scenario::{Content, Scenario};
-use crate::sim::scenes::{load_fonts, Condition, SceneMaker};
+use crate::sim::scenes::{load_fonts, Condition, SceneMaker, Still};
 use crate::sim::sim_digits;
 
 /// The simulated camera.
@@ -31,8 +31,11 @@ pub struct SimCamera {
     name: String,
     /// For printed scenes.
     fonts: Vec<ab_glyph::FontVec>,
-    /// The camera-like scene of the current segment: rendered once, it stays still.
-    scene: Option<(usize, Vec<u8>)>,
+    /// The camera-like scene of the current segment: rendered once, then only noise
+    /// changes from frame to frame.
+    scene: Option<(usize, Still)>,
+    /// The lit paper of the current plain segment.
+    paper: Option<(usize, Vec<u8>)>,
 }
 
 impl SimCamera {
@@ -66,11 +69,12 @@ impl SimCamera {
             name: name.map_or("built-in scenario".into(), |p| p.display().to_string()),
             fonts,
             scene: None,
+            paper: None,
         })
     }
 
-    /// The scene segment `segment` shows, rendered on its first frame.
-    fn scene(&mut self, segment: usize, cond: Condition, digit: Option<u8>) -> Vec<u8> {
+    /// Frame `n` of the scene segment `segment` shows, rendered on its first frame.
+    fn scene(&mut self, segment: usize, cond: Condition, digit: Option<u8>, n: u64) -> Vec<u8> {
         if self.scene.as_ref().is_none_or(|(s, _)| *s != segment) {
             let maker = SceneMaker {
                 width: self.width,
@@ -79,9 +83,9 @@ impl SimCamera {
                 fonts: &self.fonts,
                 seed: self.seed,
             };
-            self.scene = Some((segment, maker.scene_showing(cond, segment as u64, digit).pixels));
+            self.scene = Some((segment, maker.still(cond, segment as u64, digit)));
         }
-        self.scene.as_ref().map(|(_, px)| px.clone()).unwrap_or_default()
+        self.scene.as_ref().map(|(_, still)| still.frame(n)).unwrap_or_default()
     }
 }
 
@@ -116,13 +120,19 @@ impl FrameSource for SimCamera {
             }
             Content::Digit(_) | Content::Blank => {
                 let pixels = match self.scenario.segments[segment].scene {
-                    // A camera-like scene, fixed for the segment: the sign is held still.
+                    // A camera-like scene, fixed for the segment (the sign is held still) but
+                    // for the sensor's noise.
                     Some(scene) => {
                         let cond = if content == Content::Blank { Condition::Blank } else { scene };
-                        self.scene(segment, cond, digit)
+                        self.scene(segment, cond, digit, n)
                     }
                     None => {
-                        PaperView { width, height, digits: &self.digits, seed: self.seed }.render(segment, digit, n)
+                        let view = PaperView { width, height, digits: &self.digits, seed: self.seed };
+                        if self.paper.as_ref().is_none_or(|(s, _)| *s != segment) {
+                            self.paper = Some((segment, view.background(segment)));
+                        }
+                        let background = self.paper.as_ref().map(|(_, b)| b.as_slice()).unwrap_or_default();
+                        view.frame(background, segment, digit, n)
                     }
                 };
                 Poll::Frame(Frame { width, height, pixels, t_ms })
