@@ -66,71 +66,186 @@ impl Rect {
 /// Box-average downscale by an integer factor (partial cells at the edges average what
 /// they cover).
 pub fn downscale_area(src: Gray, f: usize) -> GrayBuf {
+    let mut out = GrayBuf::default();
+    downscale_area_into(src, f, &mut out);
+    out
+}
+
+/// [`downscale_area`] into a reused buffer.
+pub fn downscale_area_into(src: Gray, f: usize, out: &mut GrayBuf) {
     let (w, h) = (src.w, src.h);
     let (ow, oh) = (w.div_ceil(f), h.div_ceil(f));
-    let mut out = Vec::with_capacity(ow * oh);
-    // Column sums over the f rows of a band first (a vectorisable add per pixel), then the
-    // sums across each cell's columns, once per band.
-    let mut cols = vec![0u32; w];
+    out.w = ow;
+    out.h = oh;
+    out.pixels.clear();
+    out.pixels.reserve(ow * oh);
+    if f == 2 && w % 2 == 0 && h % 2 == 0 {
+        // Halving, the usual case: pairs of rows, pairs of columns.
+        for y in (0..h).step_by(2) {
+            let (a, b) = (src.row(y), src.row(y + 1));
+            out.pixels.extend(
+                a.chunks_exact(2)
+                    .zip(b.chunks_exact(2))
+                    .map(|(p, q)| ((p[0] as u16 + p[1] as u16 + q[0] as u16 + q[1] as u16 + 2) / 4) as u8),
+            );
+        }
+        return;
+    }
     for oy in 0..oh {
-        cols.fill(0);
         let rows = (oy * f)..((oy + 1) * f).min(h);
         let n_rows = rows.len() as u32;
-        for y in rows {
-            for (c, &v) in cols.iter_mut().zip(src.row(y)) {
-                *c += v as u32;
-            }
-        }
-        for cell in cols.chunks(f) {
-            let n = n_rows * cell.len() as u32;
-            out.push(((cell.iter().sum::<u32>() + n / 2) / n) as u8);
+        for ox in 0..ow {
+            let cols = (ox * f)..((ox + 1) * f).min(w);
+            let n = n_rows * cols.len() as u32;
+            let sum: u32 = rows.clone().map(|y| src.row(y)[cols.clone()].iter().map(|&v| v as u32).sum::<u32>()).sum();
+            out.pixels.push(((sum + n / 2) / n) as u8);
         }
     }
-    GrayBuf { w: ow, h: oh, pixels: out }
 }
 
 /// Downscales by an integer factor three ways at once: each cell's mean, darkest and
 /// brightest value. The mean keeps lighting; the extremes keep a stroke thinner than a
 /// cell at its full contrast (an average would wash it out).
 pub fn pool(src: Gray, f: usize) -> (GrayBuf, GrayBuf, GrayBuf) {
+    let (mut mean, mut dark, mut light) = (GrayBuf::default(), GrayBuf::default(), GrayBuf::default());
+    pool_into(src, f, &mut mean, &mut dark, &mut light, &mut PoolScratch::default());
+    (mean, dark, light)
+}
+
+/// Row buffers for [`pool_into`].
+#[derive(Debug, Default)]
+pub struct PoolScratch {
+    sums: Vec<u16>,
+    lo: Vec<u8>,
+    hi: Vec<u8>,
+}
+
+/// [`pool`] into buffers that are reused from frame to frame.
+pub fn pool_into(
+    src: Gray,
+    f: usize,
+    mean: &mut GrayBuf,
+    dark: &mut GrayBuf,
+    light: &mut GrayBuf,
+    s: &mut PoolScratch,
+) {
     let (w, h) = (src.w, src.h);
+    let f = f.max(1);
     let (ow, oh) = (w.div_ceil(f), h.div_ceil(f));
-    let (mut mean, mut dark, mut light) = (Vec::with_capacity(ow * oh), vec![255u8; ow * oh], vec![0u8; ow * oh]);
-    let mut cols = vec![0u32; w];
-    let (mut lo, mut hi) = (vec![255u8; w], vec![0u8; w]);
+    for b in [&mut *mean, &mut *dark, &mut *light] {
+        b.w = ow;
+        b.h = oh;
+        b.pixels.clear();
+        b.pixels.resize(ow * oh, 0);
+    }
+    s.sums.resize(w, 0);
+    s.lo.resize(w, 0);
+    s.hi.resize(w, 0);
     for oy in 0..oh {
-        cols.fill(0);
-        lo.fill(255);
-        hi.fill(0);
         let rows = (oy * f)..((oy + 1) * f).min(h);
         let n_rows = rows.len() as u32;
-        for y in rows {
-            for (((c, l), hh), &v) in cols.iter_mut().zip(lo.iter_mut()).zip(hi.iter_mut()).zip(src.row(y)) {
-                *c += v as u32;
-                *l = (*l).min(v);
-                *hh = (*hh).max(v);
+        // Column sums, minima and maxima over the band's rows: plain element-wise
+        // operations on whole rows, which the compiler turns into vector instructions.
+        let first = src.row(rows.start);
+        for (sum, &v) in s.sums.iter_mut().zip(first) {
+            *sum = v as u16;
+        }
+        s.lo.copy_from_slice(first);
+        s.hi.copy_from_slice(first);
+        for y in rows.skip(1) {
+            let row = src.row(y);
+            for (sum, &v) in s.sums.iter_mut().zip(row) {
+                *sum += v as u16;
+            }
+            for (lo, &v) in s.lo.iter_mut().zip(row) {
+                *lo = (*lo).min(v);
+            }
+            for (hi, &v) in s.hi.iter_mut().zip(row) {
+                *hi = (*hi).max(v);
             }
         }
-        for (ox, ((cell, l), hh)) in cols.chunks(f).zip(lo.chunks(f)).zip(hi.chunks(f)).enumerate() {
-            let n = n_rows * cell.len() as u32;
-            mean.push(((cell.iter().sum::<u32>() + n / 2) / n) as u8);
-            dark[oy * ow + ox] = l.iter().copied().min().unwrap_or(255);
-            light[oy * ow + ox] = hh.iter().copied().max().unwrap_or(0);
+        // Then across each cell's columns.
+        let at = oy * ow..(oy + 1) * ow;
+        let out = (&mut mean.pixels[at.clone()], &mut dark.pixels[at.clone()], &mut light.pixels[at]);
+        match f {
+            2 => reduce_cells::<2>(&s.sums[..w], &s.lo[..w], &s.hi[..w], n_rows, out),
+            4 => reduce_cells::<4>(&s.sums[..w], &s.lo[..w], &s.hi[..w], n_rows, out),
+            8 => reduce_cells::<8>(&s.sums[..w], &s.lo[..w], &s.hi[..w], n_rows, out),
+            _ => reduce_cells_any(f, &s.sums[..w], &s.lo[..w], &s.hi[..w], n_rows, out),
         }
     }
-    let buf = |pixels| GrayBuf { w: ow, h: oh, pixels };
-    (buf(mean), buf(dark), buf(light))
+}
+
+type CellOut<'a> = (&'a mut [u8], &'a mut [u8], &'a mut [u8]);
+
+/// One band's cells of `F` columns: their mean, darkest and brightest. Cells of a size
+/// known at compile time, for the usual factors (a 640-wide frame is cut by 4).
+fn reduce_cells<const F: usize>(sums: &[u16], lo: &[u8], hi: &[u8], n_rows: u32, out: CellOut) {
+    let full = sums.len() / F;
+    let n = n_rows * F as u32;
+    let cells = sums.chunks_exact(F).zip(lo.chunks_exact(F)).zip(hi.chunks_exact(F));
+    for (((c, l), h), ((m, d), b)) in cells.zip(out.0.iter_mut().zip(out.1.iter_mut()).zip(out.2.iter_mut())) {
+        let (c, l, h): (&[u16; F], &[u8; F], &[u8; F]) = match (c.try_into(), l.try_into(), h.try_into()) {
+            (Ok(c), Ok(l), Ok(h)) => (c, l, h),
+            _ => unreachable!("chunks_exact"),
+        };
+        *m = ((c.iter().map(|&v| v as u32).sum::<u32>() + n / 2) / n) as u8;
+        *d = l.iter().fold(255, |a, &v| a.min(v));
+        *b = h.iter().fold(0, |a, &v| a.max(v));
+    }
+    // The last, narrower cell.
+    if full < out.0.len() {
+        let a = full * F;
+        reduce_cells_any(
+            F,
+            &sums[a..],
+            &lo[a..],
+            &hi[a..],
+            n_rows,
+            (&mut out.0[full..], &mut out.1[full..], &mut out.2[full..]),
+        );
+    }
+}
+
+fn reduce_cells_any(f: usize, sums: &[u16], lo: &[u8], hi: &[u8], n_rows: u32, out: CellOut) {
+    let cells = sums.chunks(f).zip(lo.chunks(f)).zip(hi.chunks(f));
+    for (((c, l), h), ((m, d), b)) in cells.zip(out.0.iter_mut().zip(out.1.iter_mut()).zip(out.2.iter_mut())) {
+        let n = n_rows * c.len() as u32;
+        *m = ((c.iter().map(|&v| v as u32).sum::<u32>() + n / 2) / n) as u8;
+        *d = l.iter().fold(255, |a, &v| a.min(v));
+        *b = h.iter().fold(0, |a, &v| a.max(v));
+    }
 }
 
 /// Grey-level closing (dilate, then erode): dark features narrower than the window vanish,
 /// brighter surroundings are not widened.
 pub fn closing(img: Gray, radius: usize) -> GrayBuf {
-    min_filter(max_filter(img, radius).view(), radius)
+    let mut out = GrayBuf::default();
+    closing_into(img, radius, &mut out, &mut FilterScratch::default());
+    out
 }
 
 /// Grey-level opening (erode, then dilate): bright features narrower than the window vanish.
 pub fn opening(img: Gray, radius: usize) -> GrayBuf {
-    max_filter(min_filter(img, radius).view(), radius)
+    let mut out = GrayBuf::default();
+    opening_into(img, radius, &mut out, &mut FilterScratch::default());
+    out
+}
+
+/// [`closing`] into a reused buffer.
+pub fn closing_into(img: Gray, radius: usize, out: &mut GrayBuf, s: &mut FilterScratch) {
+    let mut mid = std::mem::take(&mut s.mid);
+    filter_into::<Max>(img, radius, &mut mid, s);
+    filter_into::<Min>(mid.view(), radius, out, s);
+    s.mid = mid;
+}
+
+/// [`opening`] into a reused buffer.
+pub fn opening_into(img: Gray, radius: usize, out: &mut GrayBuf, s: &mut FilterScratch) {
+    let mut mid = std::mem::take(&mut s.mid);
+    filter_into::<Min>(img, radius, &mut mid, s);
+    filter_into::<Max>(mid.view(), radius, out, s);
+    s.mid = mid;
 }
 
 /// Otsu's threshold of a histogram: the level that best splits it into two classes.
@@ -197,82 +312,160 @@ pub fn kth_largest(img: &[u8], k: usize) -> u8 {
 /// The brightest value within `radius` (a (2r+1)×(2r+1) square) of each pixel: grey-level
 /// dilation.
 pub fn max_filter(img: Gray, radius: usize) -> GrayBuf {
-    local_extreme(img, radius, u8::max)
+    let mut out = GrayBuf::default();
+    filter_into::<Max>(img, radius, &mut out, &mut FilterScratch::default());
+    out
 }
 
 /// The darkest value within `radius` of each pixel: grey-level erosion.
 pub fn min_filter(img: Gray, radius: usize) -> GrayBuf {
-    local_extreme(img, radius, u8::min)
+    let mut out = GrayBuf::default();
+    filter_into::<Min>(img, radius, &mut out, &mut FilterScratch::default());
+    out
 }
 
-/// Separable (2r+1)×(2r+1) max or min filter. Generic over `pick` so it inlines.
-fn local_extreme(img: Gray, radius: usize, pick: impl Fn(u8, u8) -> u8 + Copy) -> GrayBuf {
+/// [`max_filter`] into a reused buffer.
+pub fn max_filter_into(img: Gray, radius: usize, out: &mut GrayBuf, s: &mut FilterScratch) {
+    filter_into::<Max>(img, radius, out, s)
+}
+
+/// [`min_filter`] into a reused buffer.
+pub fn min_filter_into(img: Gray, radius: usize, out: &mut GrayBuf, s: &mut FilterScratch) {
+    filter_into::<Min>(img, radius, out, s)
+}
+
+/// Buffers the min/max filters reuse from call to call.
+#[derive(Debug, Default)]
+pub struct FilterScratch {
+    rows: Vec<u8>,
+    fwd: Vec<u8>,
+    bwd: Vec<u8>,
+    mid: GrayBuf,
+}
+
+/// Picks the larger or the smaller of two values; a type, so each filter is compiled for
+/// one of them and its loops become vector instructions.
+trait Pick {
+    fn pick(a: u8, b: u8) -> u8;
+}
+
+struct Max;
+struct Min;
+
+impl Pick for Max {
+    #[inline(always)]
+    fn pick(a: u8, b: u8) -> u8 {
+        a.max(b)
+    }
+}
+
+impl Pick for Min {
+    #[inline(always)]
+    fn pick(a: u8, b: u8) -> u8 {
+        a.min(b)
+    }
+}
+
+/// `out = pick(a, b)` element by element.
+#[inline(always)]
+fn pick_into<P: Pick>(a: &[u8], b: &[u8], out: &mut [u8]) {
+    for ((o, &x), &y) in out.iter_mut().zip(a).zip(b) {
+        *o = P::pick(x, y);
+    }
+}
+
+/// Separable (2r+1)×(2r+1) max or min filter, van Herk / Gil–Werman: running extremes
+/// within blocks of 2r+1 from both ends, so three operations a value whatever the radius.
+/// Both passes run down columns a whole row at a time (element-wise, so in vector
+/// instructions); the pass along rows is one down the transposed image.
+fn filter_into<P: Pick>(img: Gray, r: usize, out: &mut GrayBuf, s: &mut FilterScratch) {
     let (w, h) = (img.w, img.h);
-    let mut tmp = vec![0u8; img.pixels.len()];
-    let mut scratch = (Vec::new(), Vec::new());
-    for (src, dst) in img.pixels.chunks_exact(w).zip(tmp.chunks_exact_mut(w)) {
-        window_extreme(src, radius, pick, &mut scratch, dst);
-    }
-    // Columns: transpose, filter the rows, transpose back.
-    let mut t = vec![0u8; img.pixels.len()];
-    for y in 0..h {
-        for x in 0..w {
-            t[x * h + y] = tmp[y * w + x];
-        }
-    }
-    let mut t2 = vec![0u8; img.pixels.len()];
-    for (src, dst) in t.chunks_exact(h).zip(t2.chunks_exact_mut(h)) {
-        window_extreme(src, radius, pick, &mut scratch, dst);
-    }
-    for y in 0..h {
-        for x in 0..w {
-            tmp[y * w + x] = t2[x * h + y];
-        }
-    }
-    GrayBuf { w, h, pixels: tmp }
+    // Along rows: transpose, filter down the columns, transpose back.
+    transpose(img.pixels, w, h, &mut s.rows);
+    let mut t = std::mem::take(&mut out.pixels);
+    vertical::<P>(&s.rows, h, w, r, &mut t, &mut s.fwd, &mut s.bwd);
+    transpose(&t, h, w, &mut s.rows);
+    vertical::<P>(&s.rows, w, h, r, &mut t, &mut s.fwd, &mut s.bwd);
+    out.pixels = t;
+    out.w = w;
+    out.h = h;
 }
 
-/// `out[i] = pick(v[i-r ..= i+r])`, clipped at the ends, in three operations per value
-/// whatever the radius (van Herk / Gil–Werman: running extremes within blocks of 2r+1,
-/// from the left and from the right).
-fn window_extreme(
-    v: &[u8],
+/// `out` (`h`×`w`) = `src` (`w`×`h`) transposed.
+pub fn transpose<T: Copy + Default>(src: &[T], w: usize, h: usize, out: &mut Vec<T>) {
+    // Every element is written below: no need to clear it first.
+    out.resize(w * h, T::default());
+    // Eight source rows at a time: each output row gets eight neighbouring values per write.
+    let mut y0 = 0;
+    while y0 + 8 <= h {
+        let rows: [&[T]; 8] = std::array::from_fn(|k| &src[(y0 + k) * w..(y0 + k + 1) * w]);
+        for (x, dst) in out.chunks_exact_mut(h).enumerate() {
+            let dst: &mut [T; 8] = (&mut dst[y0..y0 + 8]).try_into().unwrap_or_else(|_| unreachable!());
+            for k in 0..8 {
+                dst[k] = rows[k][x];
+            }
+        }
+        y0 += 8;
+    }
+    for y in y0..h {
+        for (x, &v) in src[y * w..(y + 1) * w].iter().enumerate() {
+            out[x * h + y] = v;
+        }
+    }
+}
+
+/// The van Herk filter down the columns of a `w`×`h` image, whole rows at a time.
+fn vertical<P: Pick>(
+    src: &[u8],
+    w: usize,
+    h: usize,
     r: usize,
-    pick: impl Fn(u8, u8) -> u8,
-    (fwd, bwd): &mut (Vec<u8>, Vec<u8>),
-    out: &mut [u8],
+    out: &mut Vec<u8>,
+    fwd: &mut Vec<u8>,
+    bwd: &mut Vec<u8>,
 ) {
-    let n = v.len();
     let k = 2 * r + 1;
     fwd.clear();
-    fwd.extend_from_slice(v);
+    fwd.extend_from_slice(src);
     bwd.clear();
-    bwd.extend_from_slice(v);
-    for (f, b) in fwd.chunks_mut(k).zip(bwd.chunks_mut(k)) {
-        for i in 1..f.len() {
-            f[i] = pick(f[i - 1], f[i]);
+    bwd.extend_from_slice(src);
+    for block in (0..h).step_by(k) {
+        let end = (block + k).min(h);
+        for y in block + 1..end {
+            let (done, rest) = fwd.split_at_mut(y * w);
+            pick_in_place::<P>(&mut rest[..w], &done[(y - 1) * w..]);
         }
-        for i in (0..b.len() - 1).rev() {
-            b[i] = pick(b[i + 1], b[i]);
+        for y in (block..end - 1).rev() {
+            let (head, tail) = bwd.split_at_mut((y + 1) * w);
+            pick_in_place::<P>(&mut head[y * w..], &tail[..w]);
         }
     }
-    for (i, o) in out.iter_mut().enumerate() {
-        *o = if i + r >= n {
-            // Right edge: the window is cut short at the last value.
-            let lo = i.saturating_sub(r);
-            if lo / k == (n - 1) / k {
-                bwd[lo]
+    // Every row is written below: no need to clear it first.
+    out.resize(w * h, 0);
+    let row = |yy: usize| yy * w..(yy + 1) * w;
+    for (y, dst) in out.chunks_exact_mut(w).enumerate() {
+        if y + r >= h {
+            // Bottom edge: the window is cut short at the last row.
+            let lo = y.saturating_sub(r);
+            if lo / k == (h - 1) / k {
+                dst.copy_from_slice(&bwd[row(lo)]);
             } else {
-                pick(bwd[lo], fwd[n - 1])
+                pick_into::<P>(&bwd[row(lo)], &fwd[row(h - 1)], dst);
             }
-        } else if i < r {
-            // Left edge: the window starts at 0, a block start, and is shorter than a block.
-            fwd[i + r]
+        } else if y < r {
+            // Top edge: the window starts at row 0, a block start.
+            dst.copy_from_slice(&fwd[row(y + r)]);
         } else {
-            // A whole window: the end of one block and the start of the next (or exactly
-            // one block, where both halves give the block's extreme).
-            pick(bwd[i - r], fwd[i + r])
-        };
+            pick_into::<P>(&bwd[row(y - r)], &fwd[row(y + r)], dst);
+        }
+    }
+}
+
+/// `row = pick(row, other)` element by element.
+#[inline(always)]
+fn pick_in_place<P: Pick>(row: &mut [u8], other: &[u8]) {
+    for (o, &v) in row.iter_mut().zip(other) {
+        *o = P::pick(*o, v);
     }
 }
 
@@ -293,47 +486,120 @@ pub struct Component {
 }
 
 /// Labels the 8-connected components of a 0/1 `mask`, summing `weight` under each.
-/// Returns a label per pixel (0 = none, components numbered from 1) and the components.
+/// Returns a label per pixel (0 = none, components numbered from 1 in the order their
+/// first pixel comes in a row-by-row scan) and the components.
 pub fn components(mask: &[u8], weight: &[u8], w: usize, h: usize) -> (Vec<u32>, Vec<Component>) {
-    let mut labels = vec![0u32; mask.len()];
-    let mut comps = Vec::new();
-    let mut stack = Vec::new();
-    for start in 0..mask.len() {
-        if mask[start] == 0 || labels[start] != 0 {
-            continue;
+    let mut l = Labeller::default();
+    l.label(mask, weight, w, h);
+    (l.labels, l.comps)
+}
+
+/// Connected-component labelling with buffers reused from call to call. It works on runs
+/// of mask pixels along rows, joined with the overlapping runs of the row above through a
+/// union-find, so its cost grows with the number of runs, not of pixels.
+#[derive(Debug, Default)]
+pub struct Labeller {
+    /// A label per pixel: 0 for none, else the component's `label`.
+    pub labels: Vec<u32>,
+    pub comps: Vec<Component>,
+    /// Runs as (row, start, end), end exclusive.
+    runs: Vec<(u32, u32, u32)>,
+    parent: Vec<u32>,
+    /// Each run's component (index into `comps`).
+    id: Vec<u32>,
+}
+
+impl Labeller {
+    fn find(parent: &mut [u32], mut a: u32) -> u32 {
+        while parent[a as usize] != a {
+            parent[a as usize] = parent[parent[a as usize] as usize];
+            a = parent[a as usize];
         }
-        let label = comps.len() as u32 + 1;
-        let (sx, sy) = (start % w, start / w);
-        let mut c =
-            Component { bbox: Rect::point(sx, sy), area: 0, mass: 0, peak: 0, border_contact: 0, sides: 0, label };
-        labels[start] = label;
-        stack.push(start);
-        while let Some(i) = stack.pop() {
-            let (x, y) = (i % w, i / w);
-            c.area += 1;
-            c.mass += weight[i] as u64;
-            c.peak = c.peak.max(weight[i]);
-            c.bbox = c.bbox.union(&Rect::point(x, y));
-            let sides = (y == 0) as u8 | ((y == h - 1) as u8) << 1 | ((x == 0) as u8) << 2 | ((x == w - 1) as u8) << 3;
-            c.border_contact += (sides != 0) as usize;
-            c.sides |= sides;
-            for dy in -1i32..=1 {
-                for dx in -1i32..=1 {
-                    let (nx, ny) = (x as i32 + dx, y as i32 + dy);
-                    if nx < 0 || ny < 0 || nx >= w as i32 || ny >= h as i32 {
-                        continue;
-                    }
-                    let j = ny as usize * w + nx as usize;
-                    if mask[j] != 0 && labels[j] == 0 {
-                        labels[j] = label;
-                        stack.push(j);
+        a
+    }
+
+    /// Labels `mask` (see [`components`]); the result is in `labels` and `comps`.
+    pub fn label(&mut self, mask: &[u8], weight: &[u8], w: usize, h: usize) {
+        // Only the pixels the last call painted need clearing.
+        if self.labels.len() == w * h {
+            for &(y, x0, x1) in &self.runs {
+                let row = y as usize * w;
+                self.labels[row + x0 as usize..row + x1 as usize].fill(0);
+            }
+        } else {
+            self.labels.clear();
+            self.labels.resize(w * h, 0);
+        }
+        self.runs.clear();
+        self.parent.clear();
+        self.comps.clear();
+        // Runs, row by row, each joined to the runs of the row above that it touches
+        // (diagonal contact included).
+        let mut prev = 0..0;
+        for y in 0..h {
+            let row = &mask[y * w..(y + 1) * w];
+            let here = self.runs.len();
+            let mut x = 0;
+            while x < w {
+                if row[x] == 0 {
+                    x += 1;
+                    continue;
+                }
+                let start = x;
+                while x < w && row[x] != 0 {
+                    x += 1;
+                }
+                let me = self.runs.len() as u32;
+                self.runs.push((y as u32, start as u32, x as u32));
+                self.parent.push(me);
+                for p in prev.clone() {
+                    let (_, ps, pe) = self.runs[p];
+                    if ps <= x as u32 && start as u32 <= pe {
+                        let (a, b) = (Self::find(&mut self.parent, p as u32), Self::find(&mut self.parent, me));
+                        // The older run's root stays the root: components keep scan order.
+                        let (lo, hi) = (a.min(b), a.max(b));
+                        self.parent[hi as usize] = lo;
                     }
                 }
             }
+            prev = here..self.runs.len();
         }
-        comps.push(c);
+        // Components in order of their first run, which is scan order.
+        self.id.clear();
+        self.id.resize(self.runs.len(), u32::MAX);
+        for r in 0..self.runs.len() {
+            let root = Self::find(&mut self.parent, r as u32) as usize;
+            if self.id[root] == u32::MAX {
+                let (y, x0, _) = self.runs[root];
+                self.id[root] = self.comps.len() as u32;
+                self.comps.push(Component {
+                    bbox: Rect::point(x0 as usize, y as usize),
+                    area: 0,
+                    mass: 0,
+                    peak: 0,
+                    border_contact: 0,
+                    sides: 0,
+                    label: self.comps.len() as u32 + 1,
+                });
+            }
+            let id = self.id[root];
+            self.id[r] = id;
+            let (y, x0, x1) = self.runs[r];
+            let (y, x0, x1) = (y as usize, x0 as usize, x1 as usize);
+            let c = &mut self.comps[id as usize];
+            let span = &weight[y * w + x0..y * w + x1];
+            c.area += x1 - x0;
+            c.mass += span.iter().map(|&v| v as u64).sum::<u64>();
+            c.peak = c.peak.max(span.iter().copied().max().unwrap_or(0));
+            c.bbox = c.bbox.union(&Rect { x0, y0: y, x1: x1 - 1, y1: y });
+            let edge_row = y == 0 || y == h - 1;
+            // Pixels on the image's edge: the whole run on the top or bottom row, else its
+            // ends at the left and right edges (one pixel if the image is one wide).
+            c.border_contact += if edge_row { x1 - x0 } else { (x0 == 0) as usize + (x1 == w && x1 > 1) as usize };
+            c.sides |= (y == 0) as u8 | ((y == h - 1) as u8) << 1 | ((x0 == 0) as u8) << 2 | ((x1 == w) as u8) << 3;
+            self.labels[y * w + x0..y * w + x1].fill(c.label);
+        }
     }
-    (labels, comps)
 }
 
 /// The smallest rectangle holding every non-zero value.
@@ -354,50 +620,88 @@ pub fn tight_box(img: &[f32], w: usize, h: usize) -> Option<Rect> {
 /// strokes one pixel thicker or thinner on each side.
 pub fn morph_plus(img: &[u8], w: usize, h: usize, op: fn(u8, u8) -> u8) -> Vec<u8> {
     let mut out = img.to_vec();
+    morph_plus_into(img, w, h, op, &mut out);
+    out
+}
+
+/// [`morph_plus`] into `out` (as long as `img`).
+pub fn morph_plus_into(img: &[u8], w: usize, h: usize, op: fn(u8, u8) -> u8, out: &mut [u8]) {
     for y in 0..h {
         for x in 0..w {
             let mut v = img[y * w + x];
-            for (dx, dy) in [(-1i32, 0i32), (1, 0), (0, -1), (0, 1)] {
-                let (nx, ny) = (x as i32 + dx, y as i32 + dy);
-                if (0..w as i32).contains(&nx) && (0..h as i32).contains(&ny) {
-                    v = op(v, img[ny as usize * w + nx as usize]);
-                }
+            if x > 0 {
+                v = op(v, img[y * w + x - 1]);
+            }
+            if x + 1 < w {
+                v = op(v, img[y * w + x + 1]);
+            }
+            if y > 0 {
+                v = op(v, img[(y - 1) * w + x]);
+            }
+            if y + 1 < h {
+                v = op(v, img[(y + 1) * w + x]);
             }
             out[y * w + x] = v;
         }
     }
-    out
 }
 
 /// Area-average resampling: each output pixel is the mean of the source area it covers,
 /// with fractional coverage at the edges.
 pub fn resize_area(src: &[f32], sw: usize, sh: usize, dw: usize, dh: usize) -> Vec<f32> {
+    let mut out = Vec::new();
+    resize_area_into(src, sw, sh, dw, dh, &mut out, &mut ResizeScratch::default());
+    out
+}
+
+/// The source spans [`resize_area_into`] reuses: per output column and row, the source
+/// pixels it covers and with what weight.
+#[derive(Debug, Default)]
+pub struct ResizeScratch {
+    xs: Vec<(usize, f32)>,
+    x_at: Vec<(usize, usize)>,
+    ys: Vec<(usize, f32)>,
+    y_at: Vec<(usize, usize)>,
+}
+
+fn spans(n: usize, scale: f32, limit: usize, items: &mut Vec<(usize, f32)>, at: &mut Vec<(usize, usize)>) {
+    items.clear();
+    at.clear();
+    for o in 0..n {
+        let (a, b) = (o as f32 * scale, (o + 1) as f32 * scale);
+        let start = items.len();
+        let mut i = a.floor() as usize;
+        while (i as f32) < b && i < limit {
+            let cover = (b.min(i as f32 + 1.0) - a.max(i as f32)).max(0.0);
+            if cover > 0.0 {
+                items.push((i, cover));
+            }
+            i += 1;
+        }
+        at.push((start, items.len()));
+    }
+}
+
+/// [`resize_area`] into reused buffers.
+pub fn resize_area_into(
+    src: &[f32],
+    sw: usize,
+    sh: usize,
+    dw: usize,
+    dh: usize,
+    out: &mut Vec<f32>,
+    s: &mut ResizeScratch,
+) {
     let (sx, sy) = (sw as f32 / dw as f32, sh as f32 / dh as f32);
-    // Per output column: the source columns it covers and with what weight.
-    let spans = |n: usize, scale: f32, limit: usize| -> Vec<Vec<(usize, f32)>> {
-        (0..n)
-            .map(|o| {
-                let (a, b) = (o as f32 * scale, (o + 1) as f32 * scale);
-                let mut v = Vec::new();
-                let mut i = a.floor() as usize;
-                while (i as f32) < b && i < limit {
-                    let cover = (b.min(i as f32 + 1.0) - a.max(i as f32)).max(0.0);
-                    if cover > 0.0 {
-                        v.push((i, cover));
-                    }
-                    i += 1;
-                }
-                v
-            })
-            .collect()
-    };
-    let (xs, ys) = (spans(dw, sx, sw), spans(dh, sy, sh));
-    let mut out = vec![0f32; dw * dh];
-    for (oy, yspan) in ys.iter().enumerate() {
-        for (ox, xspan) in xs.iter().enumerate() {
+    spans(dw, sx, sw, &mut s.xs, &mut s.x_at);
+    spans(dh, sy, sh, &mut s.ys, &mut s.y_at);
+    out.clear();
+    out.resize(dw * dh, 0.0);
+    for (oy, &(y0, y1)) in s.y_at.iter().enumerate() {
+        for (ox, &(x0, x1)) in s.x_at.iter().enumerate() {
             let (mut acc, mut wsum) = (0f32, 0f32);
-            for &(iy, wy) in yspan {
-                for &(ix, wx) in xspan {
+            for &(iy, wy) in &s.ys[y0..y1] {
+                for &(ix, wx) in &s.xs[x0..x1] {
                     acc += src[iy * sw + ix] * wx * wy;
                     wsum += wx * wy;
                 }
@@ -405,7 +709,6 @@ pub fn resize_area(src: &[f32], sw: usize, sh: usize, dw: usize, dh: usize) -> V
             out[oy * dw + ox] = if wsum > 0.0 { acc / wsum } else { 0.0 };
         }
     }
-    out
 }
 
 /// Bilinear sample of a `w`×`h` image at (x, y) in pixel coordinates; outside is 0.
@@ -456,6 +759,30 @@ mod tests {
     }
 
     #[test]
+    fn pooling_matches_the_plain_cell_by_cell_answer_for_any_factor() {
+        for (w, h) in [(37, 23), (64, 48), (9, 30)] {
+            let px: Vec<u8> = (0..w * h).map(|i| ((i * 7919) % 251) as u8).collect();
+            for f in [1, 2, 3, 4, 5, 8, 12] {
+                let (mean, dark, light) = pool(Gray::new(&px, w, h).unwrap(), f);
+                for oy in 0..h.div_ceil(f) {
+                    for ox in 0..w.div_ceil(f) {
+                        let cell: Vec<u8> = (oy * f..((oy + 1) * f).min(h))
+                            .flat_map(|y| (ox * f..((ox + 1) * f).min(w)).map(move |x| (x, y)))
+                            .map(|(x, y)| px[y * w + x])
+                            .collect();
+                        let n = cell.len() as u32;
+                        let at = oy * w.div_ceil(f) + ox;
+                        let sum: u32 = cell.iter().map(|&v| v as u32).sum();
+                        assert_eq!(mean.pixels[at], ((sum + n / 2) / n) as u8, "{w}x{h} f={f}");
+                        assert_eq!(dark.pixels[at], *cell.iter().min().unwrap());
+                        assert_eq!(light.pixels[at], *cell.iter().max().unwrap());
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
     fn closing_fills_thin_dark_lines_but_not_wide_ones() {
         // A 1-px dark line and a 6-px dark band on white.
         let row: Vec<u8> = (0..20).map(|x| if x == 3 || (10..16).contains(&x) { 0 } else { 200 }).collect();
@@ -463,21 +790,6 @@ mod tests {
         assert_eq!(closed.pixels[3], 200, "the thin line is filled");
         assert_eq!(closed.pixels[12], 0, "the wide band stays");
         assert_eq!(opening(Gray::new(&closed.pixels, 20, 1).unwrap(), 1).pixels[3], 200);
-    }
-
-    #[test]
-    fn window_extreme_matches_the_naive_window() {
-        let v: Vec<u8> = (0..97u32).map(|i| (i * 73 % 251) as u8).collect();
-        for r in [0, 1, 3, 10, 60] {
-            for (pick, name) in [(u8::max as fn(u8, u8) -> u8, "max"), (u8::min, "min")] {
-                let mut out = vec![0; v.len()];
-                window_extreme(&v, r, pick, &mut (Vec::new(), Vec::new()), &mut out);
-                for i in 0..v.len() {
-                    let naive = v[i.saturating_sub(r)..=(i + r).min(v.len() - 1)].iter().copied().reduce(pick).unwrap();
-                    assert_eq!(out[i], naive, "{name} r={r} i={i}");
-                }
-            }
-        }
     }
 
     #[test]
@@ -533,6 +845,73 @@ mod tests {
         assert_eq!((comps[0].area, comps[0].mass, comps[0].border_contact, comps[0].sides), (2, 12, 1, 0b0101));
         assert_eq!(comps[0].bbox, Rect { x0: 0, y0: 0, x1: 1, y1: 1 });
         assert_eq!((comps[1].area, comps[1].border_contact, comps[1].sides), (1, 1, 0b1010));
+    }
+
+    /// The plain flood fill the run-based labeller replaced: the oracle it is checked against.
+    fn flood_fill(mask: &[u8], weight: &[u8], w: usize, h: usize) -> (Vec<u32>, Vec<Component>) {
+        let mut labels = vec![0u32; mask.len()];
+        let mut comps = Vec::new();
+        for start in 0..mask.len() {
+            if mask[start] == 0 || labels[start] != 0 {
+                continue;
+            }
+            let label = comps.len() as u32 + 1;
+            let mut c = Component {
+                bbox: Rect::point(start % w, start / w),
+                area: 0,
+                mass: 0,
+                peak: 0,
+                border_contact: 0,
+                sides: 0,
+                label,
+            };
+            labels[start] = label;
+            let mut stack = vec![start];
+            while let Some(i) = stack.pop() {
+                let (x, y) = (i % w, i / w);
+                c.area += 1;
+                c.mass += weight[i] as u64;
+                c.peak = c.peak.max(weight[i]);
+                c.bbox = c.bbox.union(&Rect::point(x, y));
+                let sides =
+                    (y == 0) as u8 | ((y == h - 1) as u8) << 1 | ((x == 0) as u8) << 2 | ((x == w - 1) as u8) << 3;
+                c.border_contact += (sides != 0) as usize;
+                c.sides |= sides;
+                for (dx, dy) in [(-1, -1), (0, -1), (1, -1), (-1, 0), (1, 0), (-1, 1), (0, 1), (1, 1)] {
+                    let (nx, ny) = (x as i32 + dx, y as i32 + dy);
+                    if nx >= 0 && ny >= 0 && nx < w as i32 && ny < h as i32 {
+                        let j = ny as usize * w + nx as usize;
+                        if mask[j] != 0 && labels[j] == 0 {
+                            labels[j] = label;
+                            stack.push(j);
+                        }
+                    }
+                }
+            }
+            comps.push(c);
+        }
+        (labels, comps)
+    }
+
+    #[test]
+    fn run_labelling_matches_a_flood_fill() {
+        let mut seed = 7u64;
+        let mut next = || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed
+        };
+        for _ in 0..300 {
+            let (w, h) = (1 + (next() % 24) as usize, 1 + (next() % 24) as usize);
+            let density = next() % 100;
+            let mask: Vec<u8> = (0..w * h).map(|_| (next() % 100 < density) as u8).collect();
+            let weight: Vec<u8> = (0..w * h).map(|_| next() as u8).collect();
+            let (la, ca) = components(&mask, &weight, w, h);
+            let (lb, cb) = flood_fill(&mask, &weight, w, h);
+            assert_eq!(la, lb, "{w}x{h}");
+            assert_eq!(format!("{ca:?}"), format!("{cb:?}"), "{w}x{h}");
+        }
     }
 
     #[test]

@@ -1,7 +1,23 @@
 //! Finding the card or sheet a digit is written on, when it lies on something darker, so
 //! that the digit is looked for only on it and the card's own edges are never strokes.
 
-use crate::gray::{components, downscale_area, max_filter, min_filter, otsu, Gray};
+use crate::gray::{
+    downscale_area_into, max_filter_into, min_filter_into, otsu, FilterScratch, Gray, GrayBuf, Labeller,
+};
+
+/// Buffers the card search reuses from frame to frame.
+#[derive(Debug, Default)]
+pub(super) struct CardScratch {
+    small: GrayBuf,
+    a: GrayBuf,
+    b: GrayBuf,
+    bright: Vec<u8>,
+    outside: Vec<u8>,
+    labeller: Labeller,
+    around: Labeller,
+    /// The card found, at the working image's size (1 inside).
+    pub mask: Vec<u8>,
+}
 
 /// The card or sheet of paper in view when it lies on something darker: a large bright
 /// region with a sharp edge, found on the image with strokes closed over. Returns its mask
@@ -9,43 +25,55 @@ use crate::gray::{components, downscale_area, max_filter, min_filter, otsu, Gray
 /// fills the view or there is no sharp edge (a lighting gradient or a soft shadow is not a
 /// card).
 pub fn find_card(work: Gray, radius: usize) -> Option<Vec<u8>> {
+    let mut s = CardScratch::default();
+    find_card_into(work, radius, &mut s, &mut FilterScratch::default()).then_some(s.mask)
+}
+
+/// [`find_card`] with reused buffers: true when a card was found, its mask in `s.mask`.
+pub(super) fn find_card_into(work: Gray, radius: usize, s: &mut CardScratch, f: &mut FilterScratch) -> bool {
     // At half the working resolution: a card is large, and this runs on every frame.
-    let small = downscale_area(work, 2);
-    let (w, h) = (small.w, small.h);
+    downscale_area_into(work, 2, &mut s.small);
+    let (w, h) = (s.small.w, s.small.h);
     // A card is looked for in camera frames, not in digit-sized images: there a white
     // digit on black would be taken for a card.
     const MIN_CARD_SIDE: usize = 12;
     if w.min(h) < 3 * MIN_CARD_SIDE {
-        return None;
+        return false;
     }
     let r = (radius / 2).max(2);
     // Closing removes dark strokes on the card; opening then removes bright strokes on a
     // dark background (MNIST-style ink), which are not cards.
-    let closed = min_filter(max_filter(small.view(), r).view(), r);
-    let closed = max_filter(min_filter(closed.view(), r).view(), r).pixels;
-    let (t, dark_mean, bright_mean) = otsu(&closed);
+    max_filter_into(s.small.view(), r, &mut s.a, f);
+    min_filter_into(s.a.view(), r, &mut s.b, f);
+    min_filter_into(s.b.view(), r, &mut s.a, f);
+    max_filter_into(s.a.view(), r, &mut s.b, f);
+    let closed = &s.b.pixels;
+    let (t, dark_mean, bright_mean) = otsu(closed);
     if bright_mean - dark_mean < 40.0 {
-        return None;
+        return false;
     }
-    let bright: Vec<u8> = closed.iter().map(|&v| (v >= t) as u8).collect();
-    let (labels, comps) = components(&bright, &closed, w, h);
-    let card = comps.iter().max_by_key(|c| c.area)?;
+    s.bright.clear();
+    s.bright.extend(closed.iter().map(|&v| (v >= t) as u8));
+    s.labeller.label(&s.bright, closed, w, h);
+    let labels = &s.labeller.labels;
+    let Some(card) = s.labeller.comps.iter().max_by_key(|c| c.area) else { return false };
     let frac = card.area as f32 / (w * h) as f32;
     if !(0.04..=0.92).contains(&frac) || card.bbox.width().min(card.bbox.height()) < MIN_CARD_SIDE {
-        return None;
+        return false;
     }
     // A card is one solid piece (a rectangle, somewhat tilted or foreshortened), and what
     // lies around it is floor, reaching the edges of the view. Paper between the bold
     // strokes of a close-up digit is neither.
     if card.area * 10 < card.bbox.width() * card.bbox.height() * 6 {
-        return None;
+        return false;
     }
-    let outside: Vec<u8> = labels.iter().map(|&l| (l != card.label) as u8).collect();
-    let (_, around) = components(&outside, &outside, w, h);
-    let total: usize = around.iter().map(|c| c.area).sum();
-    let at_edge: usize = around.iter().filter(|c| c.border_contact > 0).map(|c| c.area).sum();
+    s.outside.clear();
+    s.outside.extend(labels.iter().map(|&l| (l != card.label) as u8));
+    s.around.label(&s.outside, &s.outside, w, h);
+    let total: usize = s.around.comps.iter().map(|c| c.area).sum();
+    let at_edge: usize = s.around.comps.iter().filter(|c| c.border_contact > 0).map(|c| c.area).sum();
     if at_edge * 10 < total * 9 {
-        return None;
+        return false;
     }
     // Sharpness: the mean step across the region's edge, in grey levels per pixel.
     let (mut steps, mut n) = (0u64, 0u64);
@@ -60,24 +88,29 @@ pub fn find_card(work: Gray, radius: usize) -> Option<Vec<u8>> {
                 .filter(|&&j| labels[j] != card.label)
                 .map(|&j| closed[i].saturating_sub(closed[j]))
                 .max();
-            if let Some(s) = step {
-                steps += s as u64;
+            if let Some(st) = step {
+                steps += st as u64;
                 n += 1;
             }
         }
     }
     if n == 0 || (steps as f32 / n as f32) < 12.0 {
-        return None;
+        return false;
     }
-    let region: Vec<u8> = labels.iter().map(|&l| if l == card.label { 255 } else { 0 }).collect();
+    let label = card.label;
+    s.a.w = w;
+    s.a.h = h;
+    s.a.pixels.clear();
+    s.a.pixels.extend(labels.iter().map(|&l| if l == label { 255 } else { 0 }));
     // Shrunk by two pixels here (four at working resolution) to stay clear of the edge.
-    let shrunk = min_filter(Gray { w, h, pixels: &region }, 2).pixels;
-    let mut mask = vec![0u8; work.w * work.h];
-    for (y, row) in mask.chunks_exact_mut(work.w).enumerate() {
-        let src = &shrunk[(y / 2) * w..(y / 2 + 1) * w];
+    min_filter_into(s.a.view(), 2, &mut s.b, f);
+    s.mask.clear();
+    s.mask.resize(work.w * work.h, 0);
+    for (y, row) in s.mask.chunks_exact_mut(work.w).enumerate() {
+        let src = &s.b.pixels[(y / 2) * w..(y / 2 + 1) * w];
         for (x, m) in row.iter_mut().enumerate() {
             *m = (src[x / 2] > 0) as u8;
         }
     }
-    Some(mask)
+    true
 }

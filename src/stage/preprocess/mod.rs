@@ -10,14 +10,17 @@ mod normalise;
 mod segment;
 
 pub use card::find_card;
-pub use normalise::{fit_mnist, normalise_stroke, place_by_mass, stretch_core, stroke_width};
+pub use normalise::{
+    fit_mnist, fit_mnist_into, normalise_stroke, place_by_mass, stretch_core, stroke_width, FitScratch,
+};
 pub use segment::{background, guess_polarity, hysteresis, ink_map, line_pixels, remove_lines};
 
 use crate::data::PIXELS;
 pub use crate::gray::Rect;
-use crate::gray::{kth_largest, pool, Gray};
-use normalise::extract;
-use segment::choose_digit;
+use crate::gray::{kth_largest, pool_into, FilterScratch, Gray, GrayBuf, Labeller, PoolScratch};
+use card::{find_card_into, CardScratch};
+use normalise::{extract, ExtractScratch, Working};
+use segment::{background_into, choose_digit, hysteresis_into, ink_map_into, line_pixels_into, Chosen, LineScratch};
 
 /// Which way round ink and paper are.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Deserialize, serde::Serialize)]
@@ -109,7 +112,7 @@ pub struct Segmentation {
 
 /// Frame → 28×28 digit, or why there is none.
 pub fn preprocess(frame: &[u8], w: usize, h: usize, p: &Params) -> Result<Found, NoDigit> {
-    preprocess_detailed(frame, w, h, p).0
+    Preprocessor::new(p.clone()).run(frame, w, h)
 }
 
 /// [`preprocess`], also returning the intermediate segmentation when there was one.
@@ -119,126 +122,201 @@ pub fn preprocess_detailed(
     h: usize,
     p: &Params,
 ) -> (Result<Found, NoDigit>, Option<Segmentation>) {
-    let Some(img) = Gray::new(frame, w, h) else {
-        return (Err(NoDigit::BadFrame), None);
-    };
-    let factor = w.max(h).div_ceil(p.working_side.max(1)).max(1);
-    // The cells' means show lighting and paper; their extremes keep thin strokes whole.
-    let (mean, dark, light) = pool(img, factor);
-    let (ww, wh) = (mean.w, mean.h);
-    let radius = (ww.max(wh) / 16).max(4);
-    // The paper estimate's window is much wider than a stroke; lighting changes smoothly
-    // enough for a closing of this size to follow it.
-    let ink_radius = (ww.max(wh) / 6).max(4);
-    // A card or sheet lying on a darker floor: look for the digit only on it, as dark ink,
-    // so the card's edges are never taken for strokes.
-    // Only in camera-sized views: in a small or close-up picture, paper between bold
-    // strokes can look like a card.
-    let card = match p.polarity {
-        Polarity::Auto | Polarity::DarkOnLight if ww.min(wh) >= MIN_CARD_VIEW => find_card(mean.view(), radius),
-        _ => None,
-    };
-    let polarity = match (p.polarity, &card) {
-        (_, Some(_)) => Polarity::DarkOnLight,
-        (Polarity::Auto, None) => guess_polarity(&mean.pixels),
-        (other, None) => other,
-    };
-    let src = if polarity == Polarity::LightOnDark { &light } else { &dark };
-    let small = w.max(h) <= CROP_SIDE;
-    // The paper estimate's window must be wider than the strokes: when the digit's
-    // strokes turn out wide (a marker, a close-up), look again with a wider one.
-    let mut radius = ink_radius;
-    let mut attempt = 0;
-    loop {
-        attempt += 1;
-        let seg = segment(src.view(), radius, polarity, card.clone(), factor, p, small);
-        if seg.threshold > seg.peak {
-            return (Err(NoDigit::NoInk), Some(seg.seg));
-        }
-        let Some(chosen) = choose_digit(&seg.seg, p, small) else {
-            return (Err(NoDigit::NoDigitShape), Some(seg.seg));
-        };
-        let width = blob_stroke_width(&seg.seg, &chosen);
-        let wider = ((width * 2.0).ceil() as usize + 2).min(ww.max(wh) / 3);
-        if attempt == 1 && wider > radius {
-            radius = wider;
-            continue;
-        }
-        let bg = background(mean.view(), radius, polarity);
-        let result = extract(frame, w, h, &bg, &seg.seg, &chosen, polarity);
-        return (result, Some(seg.seg));
-    }
+    let mut pre = Preprocessor::new(p.clone());
+    let found = pre.run(frame, w, h);
+    (found, pre.segmentation())
 }
 
-/// A segmentation and the ink peak it was thresholded against.
-struct Segmented {
-    seg: Segmentation,
-    peak: u8,
-    threshold: u8,
+/// The preprocess stage with its working buffers: after the first frames of a size it
+/// allocates nothing, so the robot's loop runs without touching the allocator.
+#[derive(Debug)]
+pub struct Preprocessor {
+    pub params: Params,
+    s: Box<Scratch>,
 }
 
-/// Ink against the local paper, thresholded with hysteresis, lines removed.
-fn segment(
-    src: Gray,
-    radius: usize,
-    polarity: Polarity,
-    card: Option<Vec<u8>>,
+/// Everything preprocessing computes, kept between frames for its buffers.
+#[derive(Debug, Default)]
+struct Scratch {
+    mean: GrayBuf,
+    dark: GrayBuf,
+    light: GrayBuf,
+    pool: PoolScratch,
+    filter: FilterScratch,
+    card: CardScratch,
+    has_card: bool,
+    bg: GrayBuf,
+    ink: Vec<u8>,
+    weak: Vec<u8>,
+    mask: Vec<u8>,
+    lenient: Vec<u8>,
+    hysteresis: Labeller,
+    labeller: Labeller,
+    lines: LineScratch,
+    chosen: Chosen,
+    extract: ExtractScratch,
+    /// The last frame's segmentation, when it got that far.
+    segmented: bool,
     factor: usize,
-    p: &Params,
-    small: bool,
-) -> Segmented {
-    let (ww, wh) = (src.w, src.h);
-    let bg = background(src, radius, polarity);
-    let mut ink = ink_map(src.pixels, &bg, polarity);
-    if let Some(region) = &card {
-        for (v, &inside) in ink.iter_mut().zip(region) {
-            if inside == 0 {
-                *v = 0;
-            }
-        }
-    }
-    // Not the max, so a few hot pixels cannot set the scale.
-    let peak = kth_largest(&ink, (ink.len() / 5000).max(3));
-    let threshold = p.min_contrast.max((peak as f32 * 0.4) as u8);
-    let threshold_lo = (p.min_contrast / 2).max((peak as f32 * 0.2) as u8);
-    let mut mask = hysteresis(&ink, ww, wh, threshold_lo, threshold);
-    if !small {
-        // Lines are found on a lenient mask, where a faint ruled line is still whole.
-        let lenient_at = (threshold_lo as u16 * 3 / 4).max(p.min_contrast as u16 / 2) as u8;
-        let lenient: Vec<u8> = ink.iter().map(|&v| (v >= lenient_at) as u8).collect();
-        for (m, is_line) in mask.iter_mut().zip(line_pixels(&lenient, ww, wh, 0.35)) {
-            if is_line {
-                *m = 0;
-            }
-        }
-    }
-    let seg = Segmentation { work_w: ww, work_h: wh, factor, ink, mask, threshold, threshold_lo, card };
-    Segmented { seg, peak, threshold }
+    threshold: u8,
+    threshold_lo: u8,
 }
 
-/// Stroke width of the chosen blobs in working pixels: twice their area over their outline.
-fn blob_stroke_width(seg: &Segmentation, chosen: &segment::Chosen) -> f32 {
-    let (w, h) = (seg.work_w, seg.work_h);
-    let inside = |x: usize, y: usize| {
-        let l = chosen.pixel_labels[y * w + x];
-        l != 0 && chosen.labels.contains(&l)
-    };
-    let (mut area, mut outline) = (0u32, 0u32);
-    for y in chosen.bbox.y0..=chosen.bbox.y1 {
-        for x in chosen.bbox.x0..=chosen.bbox.x1 {
-            if inside(x, y) {
-                area += 1;
-                outline += (x == 0 || !inside(x - 1, y)) as u32
-                    + (x + 1 == w || !inside(x + 1, y)) as u32
-                    + (y == 0 || !inside(x, y - 1)) as u32
-                    + (y + 1 == h || !inside(x, y + 1)) as u32;
+impl Preprocessor {
+    pub fn new(params: Params) -> Self {
+        Preprocessor { params, s: Box::default() }
+    }
+
+    /// The last frame's segmentation (copied out), for `--dump` and the live view.
+    pub fn segmentation(&self) -> Option<Segmentation> {
+        let s = &self.s;
+        s.segmented.then(|| Segmentation {
+            work_w: s.mean.w,
+            work_h: s.mean.h,
+            factor: s.factor,
+            ink: s.ink.clone(),
+            mask: s.mask.clone(),
+            threshold: s.threshold,
+            threshold_lo: s.threshold_lo,
+            card: s.has_card.then(|| s.card.mask.clone()),
+        })
+    }
+
+    /// Frame → 28×28 digit, or why there is none.
+    pub fn run(&mut self, frame: &[u8], w: usize, h: usize) -> Result<Found, NoDigit> {
+        let p = &self.params;
+        let s = &mut *self.s;
+        s.segmented = false;
+        let Some(img) = Gray::new(frame, w, h) else {
+            return Err(NoDigit::BadFrame);
+        };
+        let factor = w.max(h).div_ceil(p.working_side.max(1)).max(1);
+        s.factor = factor;
+        // The cells' means show lighting and paper; their extremes keep thin strokes whole.
+        pool_into(img, factor, &mut s.mean, &mut s.dark, &mut s.light, &mut s.pool);
+        let (ww, wh) = (s.mean.w, s.mean.h);
+        let radius = (ww.max(wh) / 16).max(4);
+        // A card or sheet lying on a darker floor: look for the digit only on it, as dark
+        // ink, so the card's edges are never taken for strokes. Only in camera-sized views:
+        // in a small or close-up picture, paper between bold strokes can look like a card.
+        s.has_card = match p.polarity {
+            Polarity::Auto | Polarity::DarkOnLight if ww.min(wh) >= MIN_CARD_VIEW => {
+                find_card_into(s.mean.view(), radius, &mut s.card, &mut s.filter)
+            }
+            _ => false,
+        };
+        let polarity = match (p.polarity, s.has_card) {
+            (_, true) => Polarity::DarkOnLight,
+            (Polarity::Auto, false) => guess_polarity(&s.mean.pixels),
+            (other, false) => other,
+        };
+        let small = w.max(h) <= CROP_SIDE;
+        // The paper estimate's window is much wider than a stroke (lighting changes smoothly
+        // enough for a closing of this size to follow it), and wider again when the digit's
+        // strokes turn out wide (a marker, a close-up).
+        let mut radius = (ww.max(wh) / 6).max(4);
+        for attempt in 1..=2 {
+            let peak = s.segment(radius, polarity, p, small);
+            s.segmented = true;
+            if s.threshold > peak {
+                return Err(NoDigit::NoInk);
+            }
+            s.labeller.label(&s.mask, &s.ink, ww, wh);
+            let card = s.has_card.then_some(s.card.mask.as_slice());
+            if !choose_digit(&s.labeller, &s.ink, card, ww, wh, p, small, &mut s.chosen) {
+                return Err(NoDigit::NoDigitShape);
+            }
+            let width = s.stroke_width();
+            let wider = ((width * 2.0).ceil() as usize + 2).min(ww.max(wh) / 3);
+            if attempt == 1 && wider > radius {
+                radius = wider;
+                continue;
+            }
+            break;
+        }
+        // Extraction measures ink at full resolution against the paper of the cells' means.
+        background_into(s.mean.view(), radius, polarity, &mut s.bg, &mut s.filter);
+        let work = Working {
+            w: ww,
+            h: wh,
+            factor,
+            bg: &s.bg.pixels,
+            labels: &s.labeller.labels,
+            threshold: s.threshold,
+            threshold_lo: s.threshold_lo,
+        };
+        extract(frame, w, h, &work, &s.chosen, polarity, &mut s.extract)
+    }
+}
+
+impl Scratch {
+    /// Ink against the local paper, thresholded with hysteresis, lines removed, into
+    /// `ink` and `mask`; returns the ink's peak.
+    fn segment(&mut self, radius: usize, polarity: Polarity, p: &Params, small: bool) -> u8 {
+        let src = if polarity == Polarity::LightOnDark { &self.light } else { &self.dark };
+        let (ww, wh) = (src.w, src.h);
+        background_into(src.view(), radius, polarity, &mut self.bg, &mut self.filter);
+        ink_map_into(&src.pixels, &self.bg.pixels, polarity, &mut self.ink);
+        if self.has_card {
+            for (v, &inside) in self.ink.iter_mut().zip(&self.card.mask) {
+                if inside == 0 {
+                    *v = 0;
+                }
             }
         }
+        // Not the max, so a few hot pixels cannot set the scale.
+        let peak = kth_largest(&self.ink, (self.ink.len() / 5000).max(3));
+        self.threshold = p.min_contrast.max((peak as f32 * 0.4) as u8);
+        self.threshold_lo = (p.min_contrast / 2).max((peak as f32 * 0.2) as u8);
+        hysteresis_into(
+            &self.ink,
+            ww,
+            wh,
+            self.threshold_lo,
+            self.threshold,
+            &mut self.mask,
+            &mut self.weak,
+            &mut self.hysteresis,
+        );
+        if !small {
+            // Lines are found on a lenient mask, where a faint ruled line is still whole.
+            let lenient_at = (self.threshold_lo as u16 * 3 / 4).max(p.min_contrast as u16 / 2) as u8;
+            self.lenient.clear();
+            self.lenient.extend(self.ink.iter().map(|&v| (v >= lenient_at) as u8));
+            line_pixels_into(&self.lenient, ww, wh, 0.35, &mut self.lines);
+            for (m, &is_line) in self.mask.iter_mut().zip(&self.lines.line) {
+                if is_line {
+                    *m = 0;
+                }
+            }
+        }
+        peak
     }
-    if outline == 0 {
-        0.0
-    } else {
-        2.0 * area as f32 / outline as f32
+
+    /// Stroke width of the chosen blobs in working pixels: twice their area over their
+    /// outline.
+    fn stroke_width(&self) -> f32 {
+        let (w, h) = (self.mean.w, self.mean.h);
+        let Some(b) = self.chosen.bbox else { return 0.0 };
+        let labels = &self.labeller.labels;
+        let inside = |x: usize, y: usize| self.chosen.has(labels[y * w + x]);
+        let (mut area, mut outline) = (0u32, 0u32);
+        for y in b.y0..=b.y1 {
+            for x in b.x0..=b.x1 {
+                if inside(x, y) {
+                    area += 1;
+                    outline += (x == 0 || !inside(x - 1, y)) as u32
+                        + (x + 1 == w || !inside(x + 1, y)) as u32
+                        + (y == 0 || !inside(x, y - 1)) as u32
+                        + (y + 1 == h || !inside(x, y + 1)) as u32;
+                }
+            }
+        }
+        if outline == 0 {
+            0.0
+        } else {
+            2.0 * area as f32 / outline as f32
+        }
     }
 }
 

@@ -3,55 +3,83 @@
 //! MNIST's width.
 
 use super::segment::Chosen;
-use super::{Found, NoDigit, Polarity, Segmentation};
+use super::{Found, NoDigit, Polarity};
 use crate::data::{PIXELS, SIDE};
-use crate::gray::{morph_plus, resize_area, tight_box, Rect};
+use crate::gray::{morph_plus_into, resize_area_into, tight_box, Rect, ResizeScratch};
+
+/// Buffers extraction reuses from frame to frame.
+#[derive(Debug, Default)]
+pub(super) struct ExtractScratch {
+    grown: Vec<bool>,
+    col_w: Vec<usize>,
+    ink: Vec<u8>,
+    inkf: Vec<f32>,
+    crop: Vec<f32>,
+    fit: FitScratch,
+}
+
+/// What the segmentation says about the working image, for extraction.
+pub(super) struct Working<'a> {
+    pub w: usize,
+    pub h: usize,
+    pub factor: usize,
+    /// Local paper level per working pixel.
+    pub bg: &'a [u8],
+    /// Component label per working pixel.
+    pub labels: &'a [u32],
+    pub threshold: u8,
+    pub threshold_lo: u8,
+}
 
 /// Cuts the chosen digit out of the full-resolution frame and normalises it.
 pub(super) fn extract(
     frame: &[u8],
     w: usize,
     h: usize,
-    bg: &[u8],
-    seg: &Segmentation,
+    work: &Working,
     chosen: &Chosen,
     polarity: Polarity,
+    s: &mut ExtractScratch,
 ) -> Result<Found, NoDigit> {
-    let f = seg.factor;
+    let f = work.factor;
+    let Some(b) = chosen.bbox else { return Err(NoDigit::NoDigitShape) };
     // The chosen components, grown by one working pixel so anti-aliased edges survive.
-    let (ww, wh) = (seg.work_w, seg.work_h);
-    let mut grown = vec![false; ww * wh];
-    for (i, l) in chosen.pixel_labels.iter().enumerate() {
-        if *l != 0 && chosen.labels.contains(l) {
-            let (x, y) = (i % ww, i / ww);
-            for gy in y.saturating_sub(1)..=(y + 1).min(wh - 1) {
-                for gx in x.saturating_sub(1)..=(x + 1).min(ww - 1) {
-                    grown[gy * ww + gx] = true;
+    let (ww, wh) = (work.w, work.h);
+    s.grown.clear();
+    s.grown.resize(ww * wh, false);
+    for y in b.y0..=b.y1 {
+        for x in b.x0..=b.x1 {
+            if chosen.has(work.labels[y * ww + x]) {
+                for gy in y.saturating_sub(1)..=(y + 1).min(wh - 1) {
+                    for gx in x.saturating_sub(1)..=(x + 1).min(ww - 1) {
+                        s.grown[gy * ww + gx] = true;
+                    }
                 }
             }
         }
     }
-    let b = chosen.bbox;
     let (fx0, fy0) = ((b.x0.saturating_sub(1)) * f, (b.y0.saturating_sub(1)) * f);
     let (fx1, fy1) = (((b.x1 + 2) * f).min(w) - 1, ((b.y1 + 2) * f).min(h) - 1);
     let (cw, ch) = (fx1 - fx0 + 1, fy1 - fy0 + 1);
-    let lo = seg.threshold_lo / 2;
+    let lo = work.threshold_lo / 2;
     let light = polarity == Polarity::LightOnDark;
     // Working-image column of each crop column, so the loop below divides nothing.
-    let col_w: Vec<usize> = (fx0..=fx1).map(|gx| gx / f).collect();
-    let mut ink = vec![0u8; cw * ch];
+    s.col_w.clear();
+    s.col_w.extend((fx0..=fx1).map(|gx| gx / f));
+    s.ink.clear();
+    s.ink.resize(cw * ch, 0);
     let mut strong = [0u32; 256];
-    for (y, ink_row) in ink.chunks_exact_mut(cw).enumerate() {
+    for (y, ink_row) in s.ink.chunks_exact_mut(cw).enumerate() {
         let (gy, wy) = (fy0 + y, (fy0 + y) / f);
         let frame_row = &frame[gy * w + fx0..=gy * w + fx1];
-        let (bg_row, grown_row) = (&bg[wy * ww..(wy + 1) * ww], &grown[wy * ww..(wy + 1) * ww]);
-        for ((out, &v), &wx) in ink_row.iter_mut().zip(frame_row).zip(&col_w) {
+        let (bg_row, grown_row) = (&work.bg[wy * ww..(wy + 1) * ww], &s.grown[wy * ww..(wy + 1) * ww]);
+        for ((out, &v), &wx) in ink_row.iter_mut().zip(frame_row).zip(&s.col_w) {
             if grown_row[wx] {
-                let b = bg_row[wx];
-                let d = if light { v.saturating_sub(b) } else { b.saturating_sub(v) };
+                let bgv = bg_row[wx];
+                let d = if light { v.saturating_sub(bgv) } else { bgv.saturating_sub(v) };
                 if d > lo {
                     *out = d;
-                    if d >= seg.threshold {
+                    if d >= work.threshold {
                         strong[d as usize] += 1;
                     }
                 }
@@ -70,19 +98,29 @@ pub(super) fn extract(
         acc * 10 >= total * 9
     });
     let (lo, hi) = (lo as f32, (p90.unwrap_or(255) as f32).max(lo as f32 + 1.0));
-    let ink: Vec<f32> =
-        ink.iter().map(|&v| if v as f32 > lo { ((v as f32 - lo) / (hi - lo)).min(1.0) * 255.0 } else { 0.0 }).collect();
-    let Some(tight) = tight_box(&ink, cw, ch) else {
+    s.inkf.clear();
+    s.inkf.extend(
+        s.ink.iter().map(|&v| if v as f32 > lo { ((v as f32 - lo) / (hi - lo)).min(1.0) * 255.0 } else { 0.0 }),
+    );
+    let Some(tight) = tight_box(&s.inkf, cw, ch) else {
         return Err(NoDigit::NoInk);
     };
     let (tw, th) = (tight.width(), tight.height());
-    let mut crop = Vec::with_capacity(tw * th);
+    s.crop.clear();
     for y in tight.y0..=tight.y1 {
-        crop.extend_from_slice(&ink[y * cw + tight.x0..=y * cw + tight.x1]);
+        s.crop.extend_from_slice(&s.inkf[y * cw + tight.x0..=y * cw + tight.x1]);
     }
-    let digit = fit_mnist(&crop, tw, th);
+    let digit = fit_mnist_into(&s.crop, tw, th, &mut s.fit);
     let bbox = Rect { x0: fx0 + tight.x0, y0: fy0 + tight.y0, x1: fx0 + tight.x1, y1: fy0 + tight.y1 };
     Ok(Found { digit, bbox })
+}
+
+/// Buffers [`fit_mnist_into`] reuses.
+#[derive(Debug, Default)]
+pub struct FitScratch {
+    small: Vec<f32>,
+    strong: Vec<f32>,
+    resize: ResizeScratch,
 }
 
 /// MNIST's normalisation of a cropped digit (ink 0..255): scale so the longest side is 20 px
@@ -90,11 +128,16 @@ pub(super) fn extract(
 /// the downscaling grey), place in 28×28 with the centre of mass at the centre, and bring
 /// the pen towards MNIST's width.
 pub fn fit_mnist(crop: &[f32], w: usize, h: usize) -> [u8; PIXELS] {
-    let s = 20.0 / w.max(h) as f32;
-    let (nw, nh) = (((w as f32 * s).round() as usize).clamp(1, 20), ((h as f32 * s).round() as usize).clamp(1, 20));
-    let mut small = resize_area(crop, w, h, nw, nh);
-    stretch_core(&mut small);
-    let mut digit = place_by_mass(&small, nw, nh);
+    fit_mnist_into(crop, w, h, &mut FitScratch::default())
+}
+
+/// [`fit_mnist`] with reused buffers.
+pub fn fit_mnist_into(crop: &[f32], w: usize, h: usize, s: &mut FitScratch) -> [u8; PIXELS] {
+    let k = 20.0 / w.max(h) as f32;
+    let (nw, nh) = (((w as f32 * k).round() as usize).clamp(1, 20), ((h as f32 * k).round() as usize).clamp(1, 20));
+    resize_area_into(crop, w, h, nw, nh, &mut s.small, &mut s.resize);
+    stretch_core_with(&mut s.small, &mut s.strong);
+    let mut digit = place_by_mass(&s.small, nw, nh);
     normalise_stroke(&mut digit);
     digit
 }
@@ -102,12 +145,17 @@ pub fn fit_mnist(crop: &[f32], w: usize, h: usize) -> [u8; PIXELS] {
 /// Scales ink so its core — the 80th percentile of the values above a fifth of the
 /// brightest — is full ink; never darkens.
 pub fn stretch_core(img: &mut [f32]) {
+    stretch_core_with(img, &mut Vec::new())
+}
+
+fn stretch_core_with(img: &mut [f32], strong: &mut Vec<f32>) {
     let max = img.iter().copied().fold(0f32, f32::max);
     if max <= 0.0 {
         return;
     }
-    let mut strong: Vec<f32> = img.iter().copied().filter(|&v| v >= max * 0.2).collect();
-    strong.sort_by(f32::total_cmp);
+    strong.clear();
+    strong.extend(img.iter().copied().filter(|&v| v >= max * 0.2));
+    strong.sort_unstable_by(f32::total_cmp);
     let core = strong[(strong.len() * 8 / 10).min(strong.len() - 1)];
     if core > 0.0 && core < 255.0 {
         let k = 255.0 / core;
@@ -144,14 +192,15 @@ pub fn stroke_width(digit: &[u8; PIXELS]) -> f32 {
 /// fat marker strokes thinned by a pixel; digits within MNIST's range are left alone.
 pub fn normalise_stroke(digit: &mut [u8; PIXELS]) {
     let t = stroke_width(digit);
+    let mut out = [0u8; PIXELS];
     if t > 0.0 && t < 1.5 {
-        let grown = morph_plus(digit, SIDE, SIDE, u8::max);
-        for (d, g) in digit.iter_mut().zip(grown) {
+        morph_plus_into(digit, SIDE, SIDE, u8::max, &mut out);
+        for (d, g) in digit.iter_mut().zip(out) {
             *d = (*d).max((g as f32 * 0.7) as u8);
         }
     } else if t > 3.6 {
-        let out = morph_plus(digit, SIDE, SIDE, u8::min);
-        digit.copy_from_slice(&out);
+        morph_plus_into(digit, SIDE, SIDE, u8::min, &mut out);
+        *digit = out;
     }
 }
 

@@ -1,7 +1,10 @@
 //! Segmentation: which pixels are ink, and which blobs of ink make up the digit.
 
-use super::{Params, Polarity, Segmentation};
-use crate::gray::{closing, components, opening, percentile, Component, Gray, Rect};
+use super::{Params, Polarity};
+use crate::gray::{
+    closing, closing_into, opening, opening_into, percentile, transpose, Component, FilterScratch, Gray, GrayBuf,
+    Labeller, Rect,
+};
 
 /// Bright frames are paper with dark ink; dark frames hold light ink.
 pub fn guess_polarity(img: &[u8]) -> Polarity {
@@ -22,22 +25,59 @@ pub fn background(img: Gray, radius: usize, polarity: Polarity) -> Vec<u8> {
     }
 }
 
+/// [`background`] into a reused buffer.
+pub(super) fn background_into(img: Gray, radius: usize, polarity: Polarity, out: &mut GrayBuf, f: &mut FilterScratch) {
+    if polarity == Polarity::LightOnDark {
+        opening_into(img, radius, out, f)
+    } else {
+        closing_into(img, radius, out, f)
+    }
+}
+
 /// How far each pixel stands out from the background towards ink.
 pub fn ink_map(img: &[u8], bg: &[u8], polarity: Polarity) -> Vec<u8> {
-    img.iter()
-        .zip(bg)
-        .map(|(&v, &b)| if polarity == Polarity::LightOnDark { v.saturating_sub(b) } else { b.saturating_sub(v) })
-        .collect()
+    let mut out = Vec::new();
+    ink_map_into(img, bg, polarity, &mut out);
+    out
+}
+
+/// [`ink_map`] into a reused buffer.
+pub(super) fn ink_map_into(img: &[u8], bg: &[u8], polarity: Polarity, out: &mut Vec<u8>) {
+    out.clear();
+    if polarity == Polarity::LightOnDark {
+        out.extend(img.iter().zip(bg).map(|(&v, &b)| v.saturating_sub(b)));
+    } else {
+        out.extend(img.iter().zip(bg).map(|(&v, &b)| b.saturating_sub(v)));
+    }
 }
 
 /// Hysteresis: pixels of at least `lo` that are connected to a pixel of at least `hi`, so a
 /// faint stretch of a stroke stays joined to the rest while faint noise alone does not
 /// count.
 pub fn hysteresis(ink: &[u8], w: usize, h: usize, lo: u8, hi: u8) -> Vec<u8> {
-    let weak: Vec<u8> = ink.iter().map(|&v| (v >= lo) as u8).collect();
-    let (labels, comps) = components(&weak, ink, w, h);
-    let strong: Vec<bool> = comps.iter().map(|c| c.peak >= hi).collect();
-    labels.iter().map(|&l| (l != 0 && strong[l as usize - 1]) as u8).collect()
+    let (mut out, mut weak) = (Vec::new(), Vec::new());
+    hysteresis_into(ink, w, h, lo, hi, &mut out, &mut weak, &mut Labeller::default());
+    out
+}
+
+/// [`hysteresis`] into reused buffers.
+#[allow(clippy::too_many_arguments)]
+pub(super) fn hysteresis_into(
+    ink: &[u8],
+    w: usize,
+    h: usize,
+    lo: u8,
+    hi: u8,
+    out: &mut Vec<u8>,
+    weak: &mut Vec<u8>,
+    labeller: &mut Labeller,
+) {
+    weak.clear();
+    weak.extend(ink.iter().map(|&v| (v >= lo) as u8));
+    labeller.label(weak, ink, w, h);
+    let comps = &labeller.comps;
+    out.clear();
+    out.extend(labeller.labels.iter().map(|&l| (l != 0 && comps[l as usize - 1].peak >= hi) as u8));
 }
 
 /// Removes long, thin marks — ruled lines, grid lines, a pen line across the page — so a
@@ -55,8 +95,9 @@ pub fn remove_lines(mask: &mut [u8], w: usize, h: usize, min_frac: f32) {
 }
 
 /// How a stretch of mask qualifies as a line.
-#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-enum Reach {
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord)]
+pub(super) enum Reach {
+    #[default]
     Short,
     /// Crosses most of the picture without leaving it: a line only if very thin.
     Across,
@@ -79,8 +120,32 @@ impl Reach {
     }
 }
 
+/// Buffers the line search reuses.
+#[derive(Debug, Default)]
+pub(super) struct LineScratch {
+    h_run: Vec<u16>,
+    v_run: Vec<u16>,
+    h_far: Vec<Reach>,
+    v_far: Vec<Reach>,
+    t_mask: Vec<u8>,
+    t_run: Vec<u16>,
+    t_far: Vec<Reach>,
+    thin: Vec<u8>,
+    labeller: Labeller,
+    crossings: Vec<usize>,
+    /// True where a pixel belongs to a line.
+    pub line: Vec<bool>,
+}
+
 /// The pixels of `mask` that belong to long, thin lines (see [`remove_lines`]).
 pub fn line_pixels(mask: &[u8], w: usize, h: usize, min_frac: f32) -> Vec<bool> {
+    let mut s = LineScratch::default();
+    line_pixels_into(mask, w, h, min_frac, &mut s);
+    s.line
+}
+
+/// [`line_pixels`] into reused buffers (`s.line`).
+pub(super) fn line_pixels_into(mask: &[u8], w: usize, h: usize, min_frac: f32, s: &mut LineScratch) {
     let reach = |start: usize, end: usize, side: usize| {
         let len = (end - start) as f32;
         if len >= min_frac * side as f32 && (start == 0 || end == side) {
@@ -92,16 +157,19 @@ pub fn line_pixels(mask: &[u8], w: usize, h: usize, min_frac: f32) -> Vec<bool> 
         }
     };
     // For each direction: the length of the run through each pixel, and how far the run —
-    // bridging gaps of up to GAP pixels, where noise broke a faint line — reaches.
+    // bridging gaps of up to GAP pixels, where noise broke a faint line — reaches. Along
+    // rows of `m` (`along` wide); columns are rows of the transposed mask.
     const GAP: usize = 2;
-    let runs = |horizontal: bool| -> (Vec<u16>, Vec<Reach>) {
-        let (along, across) = if horizontal { (w, h) } else { (h, w) };
-        let at = |a: usize, c: usize| if horizontal { c * w + a } else { a * w + c };
-        let (mut len, mut far) = (vec![0u16; mask.len()], vec![Reach::Short; mask.len()]);
-        for c in 0..across {
+    let runs = |m: &[u8], along: usize, len: &mut Vec<u16>, far: &mut Vec<Reach>| {
+        len.resize(m.len(), 0);
+        far.resize(m.len(), Reach::Short);
+        for ((row, len), far) in m.chunks_exact(along).zip(len.chunks_exact_mut(along)).zip(far.chunks_exact_mut(along))
+        {
+            len.fill(0);
+            far.fill(Reach::Short);
             let mut a = 0;
             while a < along {
-                if mask[at(a, c)] == 0 {
+                if row[a] == 0 {
                     a += 1;
                     continue;
                 }
@@ -110,53 +178,60 @@ pub fn line_pixels(mask: &[u8], w: usize, h: usize, min_frac: f32) -> Vec<bool> 
                 let mut end = a;
                 loop {
                     let run_start = a;
-                    while a < along && mask[at(a, c)] != 0 {
+                    while a < along && row[a] != 0 {
                         a += 1;
                     }
-                    for aa in run_start..a {
-                        len[at(aa, c)] = (a - run_start) as u16;
-                    }
+                    len[run_start..a].fill((a - run_start) as u16);
                     end = end.max(a);
-                    match (a..(a + GAP + 1).min(along)).find(|&aa| mask[at(aa, c)] != 0) {
+                    match (a..(a + GAP + 1).min(along)).find(|&aa| row[aa] != 0) {
                         Some(n) => a = n,
                         None => break,
                     }
                 }
                 let r = reach(start, end, along);
-                for aa in start..end {
-                    if mask[at(aa, c)] != 0 {
-                        far[at(aa, c)] = r;
+                if r != Reach::Short {
+                    for (f, &v) in far[start..end].iter_mut().zip(&row[start..end]) {
+                        if v != 0 {
+                            *f = r;
+                        }
                     }
                 }
                 a = end;
             }
         }
-        (len, far)
     };
-    let ((h_run, h_far), (v_run, v_far)) = (runs(true), runs(false));
+    runs(mask, w, &mut s.h_run, &mut s.h_far);
+    transpose(mask, w, h, &mut s.t_mask);
+    runs(&s.t_mask, h, &mut s.t_run, &mut s.t_far);
+    transpose(&s.t_run, h, w, &mut s.v_run);
+    transpose(&s.t_far, h, w, &mut s.v_far);
     // Straight lines: a long run, thin across.
-    let mut line: Vec<bool> = (0..mask.len())
-        .map(|i| h_far[i].thin_enough(v_run[i] as usize) || v_far[i].thin_enough(h_run[i] as usize))
-        .collect();
+    s.line.clear();
+    s.line.extend(
+        (0..mask.len())
+            .map(|i| s.h_far[i].thin_enough(s.v_run[i] as usize) || s.v_far[i].thin_enough(s.h_run[i] as usize)),
+    );
     // Slightly tilted lines break into short runs: follow their thin pixels instead.
     for horizontal in [true, false] {
-        let across = if horizontal { &v_run } else { &h_run };
-        let thin: Vec<u8> = (0..mask.len()).map(|i| (mask[i] != 0 && across[i] as usize <= THIN_OUT) as u8).collect();
-        let (labels, comps) = components(&thin, &thin, w, h);
-        let long: Vec<bool> = comps
-            .iter()
-            .map(|c| {
-                let (r, extent) = if horizontal {
-                    (reach(c.bbox.x0, c.bbox.x1 + 1, w), c.bbox.width())
-                } else {
-                    (reach(c.bbox.y0, c.bbox.y1 + 1, h), c.bbox.height())
-                };
-                // Mean thickness: area over length.
-                r.thin_enough(c.area.div_ceil(extent.max(1)))
-            })
-            .collect();
-        for (l, is_line) in labels.iter().zip(line.iter_mut()) {
-            if *l != 0 && long[*l as usize - 1] {
+        let across = if horizontal { &s.v_run } else { &s.h_run };
+        s.thin.clear();
+        s.thin.extend((0..mask.len()).map(|i| (mask[i] != 0 && across[i] as usize <= THIN_OUT) as u8));
+        s.labeller.label(&s.thin, &s.thin, w, h);
+        let long = |c: &Component| {
+            let (r, extent) = if horizontal {
+                (reach(c.bbox.x0, c.bbox.x1 + 1, w), c.bbox.width())
+            } else {
+                (reach(c.bbox.y0, c.bbox.y1 + 1, h), c.bbox.height())
+            };
+            // Mean thickness: area over length.
+            r.thin_enough(c.area.div_ceil(extent.max(1)))
+        };
+        if !s.labeller.comps.iter().any(long) {
+            continue;
+        }
+        let comps = &s.labeller.comps;
+        for (l, is_line) in s.labeller.labels.iter().zip(s.line.iter_mut()) {
+            if *l != 0 && long(&comps[*l as usize - 1]) {
                 *is_line = true;
             }
         }
@@ -164,17 +239,19 @@ pub fn line_pixels(mask: &[u8], w: usize, h: usize, min_frac: f32) -> Vec<bool> 
     // Where two lines cross (grid paper) the mask is thick both ways: a pixel on long runs
     // both ways, next to a line pixel, is a crossing. A solid region is on long runs too,
     // but not next to a thin line, except along its edge.
+    let line = &s.line;
     let near_line = |i: usize| {
         let (x, y) = (i % w, i / w);
         (x > 0 && line[i - 1]) || (x + 1 < w && line[i + 1]) || (y > 0 && line[i - w]) || (y + 1 < h && line[i + w])
     };
-    let crossings: Vec<usize> = (0..mask.len())
-        .filter(|&i| h_far[i] != Reach::Short && v_far[i] != Reach::Short && !line[i] && near_line(i))
-        .collect();
-    for i in crossings {
-        line[i] = true;
+    s.crossings.clear();
+    s.crossings.extend(
+        (0..mask.len())
+            .filter(|&i| s.h_far[i] != Reach::Short && s.v_far[i] != Reach::Short && !line[i] && near_line(i)),
+    );
+    for &i in &s.crossings {
+        s.line[i] = true;
     }
-    line
 }
 
 /// How steeply a blob's edge rises to ink: the mean step, in grey levels per working
@@ -209,23 +286,49 @@ fn edge_step(c: &Component, labels: &[u32], ink: &[u8], w: usize, h: usize) -> f
 }
 
 /// The components that make up the digit: the strongest plausible blob near the centre,
-/// plus the pieces close to it (broken strokes).
+/// plus the pieces close to it (broken strokes). Indices are into the labeller's
+/// components; its labels tell the pixels.
+#[derive(Debug, Default)]
 pub(super) struct Chosen {
-    pub bbox: Rect,
-    pub labels: Vec<u32>,
-    pub pixel_labels: Vec<u32>,
+    pub bbox: Option<Rect>,
+    /// Per component of the labeller: part of the digit.
+    pub part: Vec<bool>,
+    /// Scratch: the plausible candidates.
+    candidates: Vec<usize>,
+    card_contact: Vec<usize>,
+}
+
+impl Chosen {
+    /// Whether a pixel's label is part of the digit.
+    pub fn has(&self, label: u32) -> bool {
+        label != 0 && self.part[label as usize - 1]
+    }
 }
 
 /// Blobs whose edges rise more gently than this (grey levels per working pixel) are
 /// shadows and lighting, not ink. Shadows measure 3-7; a defocused marker stroke 20.
 const MIN_EDGE_STEP: f32 = 10.0;
 
-pub(super) fn choose_digit(seg: &Segmentation, p: &Params, small: bool) -> Option<Chosen> {
-    let (w, h) = (seg.work_w, seg.work_h);
-    let (pixel_labels, comps) = components(&seg.mask, &seg.ink, w, h);
+/// Picks the digit's blobs from the labelled mask into `chosen`; false when there is none.
+#[allow(clippy::too_many_arguments)]
+pub(super) fn choose_digit(
+    labeller: &Labeller,
+    ink: &[u8],
+    card: Option<&[u8]>,
+    w: usize,
+    h: usize,
+    p: &Params,
+    small: bool,
+    chosen: &mut Chosen,
+) -> bool {
+    let (pixel_labels, comps) = (&labeller.labels, &labeller.comps);
+    chosen.bbox = None;
+    chosen.part.clear();
+    chosen.part.resize(comps.len(), false);
     // Contact with the card's edge, when there is one.
-    let mut card_contact = vec![0usize; comps.len()];
-    if let Some(card) = &seg.card {
+    chosen.card_contact.clear();
+    chosen.card_contact.resize(comps.len(), 0);
+    if let Some(card) = card {
         for y in 0..h {
             for x in 0..w {
                 let l = pixel_labels[y * w + x];
@@ -238,29 +341,34 @@ pub(super) fn choose_digit(seg: &Segmentation, p: &Params, small: bool) -> Optio
                     || (y > 0 && out(x, y - 1))
                     || (y + 1 < h && out(x, y + 1))
                 {
-                    card_contact[l as usize - 1] += 1;
+                    chosen.card_contact[l as usize - 1] += 1;
                 }
             }
         }
     }
     let speck = (w * h / 2000).max(2);
-    let plausible: Vec<&Component> = comps
-        .iter()
-        .filter(|c| c.area >= speck && edge_step(c, &pixel_labels, &seg.ink, w, h) >= MIN_EDGE_STEP)
-        .collect();
+    chosen.candidates.clear();
+    chosen.candidates.extend(
+        comps
+            .iter()
+            .enumerate()
+            .filter(|(_, c)| c.area >= speck && edge_step(c, pixel_labels, ink, w, h) >= MIN_EDGE_STEP)
+            .map(|(i, _)| i),
+    );
     // A crop: a small image, or one whose biggest mark fills most of its height and is made
     // of strokes rather than a solid region (a floor, a shadow).
-    let biggest = plausible.iter().max_by_key(|c| c.mass);
+    let biggest = chosen.candidates.iter().map(|&i| &comps[i]).max_by_key(|c| c.mass);
     let crop = small
         || biggest.is_some_and(|c| {
             let fills = c.bbox.height() * 10 >= h * 8;
             let stroky = c.area * 10 <= c.bbox.width() * c.bbox.height() * 6;
-            fills && stroky && seg.card.is_none()
+            fills && stroky && card.is_none()
         });
     // Running along an edge (a table's, the frame's) or across the picture from one edge to
     // another (a shadow, a table edge) is not a digit; a digit written large may still
     // touch one edge at a point. Inside a card, whose edge is already cut away, only a blob
     // hugging the edge for half its outline is an edge.
+    let card_contact = &chosen.card_contact;
     let along_edge = |c: &Component| {
         let n = c.border_contact;
         let k = card_contact[c.label as usize - 1];
@@ -268,19 +376,19 @@ pub(super) fn choose_digit(seg: &Segmentation, p: &Params, small: bool) -> Optio
         (!crop && ((n > 3 && n * 4 > c.bbox.width().max(c.bbox.height())) || edges >= 2))
             || k * 2 > c.bbox.width() + c.bbox.height()
     };
+    chosen.candidates.retain(|&i| !along_edge(&comps[i]));
     let min_h = ((h as f32 * p.min_height).round() as usize).max(2);
     let max_h = if crop { h } else { (h as f32 * p.max_height).round() as usize };
     let (cx, cy) = (w as f32 / 2.0, h as f32 / 2.0);
     let diag = ((w * w + h * h) as f32).sqrt();
-    let candidates: Vec<&Component> = plausible.into_iter().filter(|c| !along_edge(c)).collect();
-    let best = candidates.iter().max_by(|a, b| {
-        let score = |c: &Component| {
-            let (mx, my) = ((c.bbox.x0 + c.bbox.x1) as f32 / 2.0, (c.bbox.y0 + c.bbox.y1) as f32 / 2.0);
-            let dist = ((mx - cx).powi(2) + (my - cy).powi(2)).sqrt() / diag;
-            c.mass as f32 * (1.0 - dist)
-        };
-        score(a).total_cmp(&score(b))
-    })?;
+    let score = |c: &Component| {
+        let (mx, my) = ((c.bbox.x0 + c.bbox.x1) as f32 / 2.0, (c.bbox.y0 + c.bbox.y1) as f32 / 2.0);
+        let dist = ((mx - cx).powi(2) + (my - cy).powi(2)).sqrt() / diag;
+        c.mass as f32 * (1.0 - dist)
+    };
+    let Some(best) = chosen.candidates.iter().map(|&i| &comps[i]).max_by(|a, b| score(a).total_cmp(&score(b))) else {
+        return false;
+    };
     // Pieces within a quarter of the digit's size of its box belong to it.
     let margin = best.bbox.height().max(best.bbox.width()) / 4 + 1;
     let near = |c: &Component| {
@@ -289,12 +397,18 @@ pub(super) fn choose_digit(seg: &Segmentation, p: &Params, small: bool) -> Optio
             && c.bbox.y1 + margin >= best.bbox.y0
             && c.bbox.y0 <= best.bbox.y1 + margin
     };
-    let parts: Vec<&&Component> = candidates.iter().filter(|c| near(c)).collect();
-    let bbox = parts.iter().fold(best.bbox, |r, c| r.union(&c.bbox));
-    if bbox.height() < min_h || bbox.height() > max_h {
-        return None;
+    let mut bbox = best.bbox;
+    for &i in &chosen.candidates {
+        if near(&comps[i]) {
+            chosen.part[i] = true;
+            bbox = bbox.union(&comps[i].bbox);
+        }
     }
-    Some(Chosen { bbox, labels: parts.iter().map(|c| c.label).collect(), pixel_labels })
+    if bbox.height() < min_h || bbox.height() > max_h {
+        return false;
+    }
+    chosen.bbox = Some(bbox);
+    true
 }
 
 #[cfg(test)]
