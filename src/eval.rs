@@ -14,7 +14,6 @@ use crate::sim::scenes::{Condition, SceneMaker};
 use crate::sink::dump::Dumper;
 use crate::source::file::load_frame;
 use crate::source::Frame;
-use crate::stage::preprocess;
 use crate::train::{self, Evaluation};
 use crate::util::argmax;
 
@@ -35,14 +34,14 @@ pub struct MnistReport {
 
 /// The model on 28×28 test digits, fed as they are or (with `through_preprocess`) sent
 /// through the camera preprocessing first.
-pub fn mnist(pipeline: &Pipeline, test: &Dataset, through_preprocess: bool) -> Result<MnistReport> {
+pub fn mnist(pipeline: &mut Pipeline, test: &Dataset, through_preprocess: bool) -> Result<MnistReport> {
     let mut preds = Vec::with_capacity(test.len());
     let mut no_digit = 0;
     let started = Instant::now();
     for i in 0..test.len() {
         let img = test.image(i);
         let digit: [u8; data::PIXELS] = if through_preprocess {
-            match preprocess::preprocess(img, data::SIDE, data::SIDE, &pipeline.params) {
+            match pipeline.preprocessor.run(img, data::SIDE, data::SIDE) {
                 Ok(f) => f.digit,
                 Err(_) => {
                     no_digit += 1;

@@ -15,7 +15,7 @@ use crate::sink::{Actuators, FrameReport, Interruption, Sinks, Stop};
 use crate::source::{Frame, FrameSource, Poll};
 use crate::stage::decide::{Command, Decider, Decision, DecisionConfig};
 use crate::stage::model::{InputScale, Model, Probabilities};
-use crate::stage::preprocess::{self, Found, NoDigit, Params, Segmentation};
+use crate::stage::preprocess::{Found, NoDigit, Preprocessor, Segmentation};
 
 /// What a command line may change in the config's pipeline.
 #[derive(Clone, Debug, Default)]
@@ -32,7 +32,8 @@ pub struct Overrides {
 
 /// The per-frame work, from frame to decision.
 pub struct Pipeline {
-    pub params: Params,
+    /// The preprocess stage, with the buffers it reuses frame after frame.
+    pub preprocessor: Preprocessor,
     pub model: Model,
     pub scale: InputScale,
     pub decider: Decider,
@@ -90,7 +91,7 @@ impl Pipeline {
             decision = DecisionConfig { votes: 1, agreement: 1, cooldown_ms: 0, hold_ms: 1, ..decision };
         }
         Ok(Pipeline {
-            params: cfg.preprocess.clone(),
+            preprocessor: Preprocessor::new(cfg.preprocess.clone()),
             model,
             scale,
             decider: Decider::new(decision),
@@ -106,11 +107,8 @@ impl Pipeline {
     /// Reads one frame and decides.
     pub fn process(&mut self, frame: &Frame) -> Result<FrameResult> {
         let start = Instant::now();
-        let (found, segmentation) = if self.keep_segmentation {
-            preprocess::preprocess_detailed(&frame.pixels, frame.width, frame.height, &self.params)
-        } else {
-            (preprocess::preprocess(&frame.pixels, frame.width, frame.height, &self.params), None)
-        };
+        let found = self.preprocessor.run(&frame.pixels, frame.width, frame.height);
+        let segmentation = if self.keep_segmentation { self.preprocessor.segmentation() } else { None };
         let preprocess_ms = ms_since(start);
         let model_start = Instant::now();
         let probabilities = match &found {

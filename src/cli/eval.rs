@@ -91,7 +91,7 @@ pub fn eval(a: EvalArgs) -> Result<()> {
     if test.rows != data::SIDE || test.cols != data::SIDE {
         bail!("{}: images are {}x{}, expected 28x28", data_dir.display(), test.cols, test.rows);
     }
-    let report = measure::mnist(&pipeline, &test, a.preprocess)?;
+    let report = measure::mnist(&mut pipeline, &test, a.preprocess)?;
     if a.json {
         println!("{}", serde_json::to_string(&report)?);
     } else {

@@ -7,7 +7,6 @@
 
 use std::fmt;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 
 use tract_onnx::pb::{tensor_shape_proto::dimension::Value as Dim, type_proto, ModelProto};
 use tract_onnx::prelude::*;
@@ -114,8 +113,6 @@ pub enum ModelError {
     Run { path: PathBuf, reason: String },
 }
 
-type Plan = Arc<TypedRunnableModel>;
-
 /// The outputs of a model: index 0..=9 for the digits, [`NO_DIGIT`] for "no digit here"
 /// (always 0 for a model with 10 outputs).
 pub type Probabilities = [f32; OUTPUTS];
@@ -127,7 +124,8 @@ pub const NO_DIGIT: usize = 10;
 /// A loaded, checked, optimised classifier.
 pub struct Model {
     path: PathBuf,
-    plan: Plan,
+    /// The optimised plan's run state, kept from one inference to the next rather than set up anew.
+    state: std::cell::RefCell<TypedSimpleState>,
     input_shape: Vec<usize>,
     /// The scale the model's metadata asks for, if any.
     pub meta_scale: Option<InputScale>,
@@ -281,7 +279,8 @@ impl Model {
             n => return Err(meta_err(meta::LABELS, format!("{n} labels for {outputs} outputs"))),
         };
         let sha256 = crate::util::sha256_hex(bytes);
-        Ok(Model { path: path.to_path_buf(), plan, input_shape, meta_scale, output, labels, outputs, sha256 })
+        let state = std::cell::RefCell::new(plan.spawn().map_err(|e| corrupt(format!("{e:#}")))?);
+        Ok(Model { path: path.to_path_buf(), state, input_shape, meta_scale, output, labels, outputs, sha256 })
     }
 
     pub fn path(&self) -> &Path {
@@ -308,7 +307,7 @@ impl Model {
     pub fn probabilities(&self, input: &[f32; PIXELS]) -> Result<Probabilities, ModelError> {
         let run_err = |e: TractError| ModelError::Run { path: self.path.clone(), reason: format!("{e:#}") };
         let tensor = Tensor::from_shape(&self.input_shape, &input[..]).map_err(run_err)?;
-        let out = self.plan.run(tvec!(tensor.into())).map_err(run_err)?;
+        let out = self.state.borrow_mut().run(tvec!(tensor.into())).map_err(run_err)?;
         let view = out[0].to_plain_array_view::<f32>().map_err(run_err)?;
         let mut raw = [0f32; OUTPUTS];
         for (r, v) in raw.iter_mut().zip(view.iter()) {
