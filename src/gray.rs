@@ -189,7 +189,9 @@ fn reduce_cells<const F: usize>(sums: &[u16], lo: &[u8], hi: &[u8], n_rows: u32,
             (Ok(c), Ok(l), Ok(h)) => (c, l, h),
             _ => unreachable!("chunks_exact"),
         };
-        *m = ((c.iter().map(|&v| v as u32).sum::<u32>() + n / 2) / n) as u8;
+        let sum = c.iter().map(|&v| v as u32).sum::<u32>();
+        // A full cell's count is known at compile time: no division instruction.
+        *m = if n_rows as usize == F { (sum + (F * F / 2) as u32) / (F * F) as u32 } else { (sum + n / 2) / n } as u8;
         *d = l.iter().fold(255, |a, &v| a.min(v));
         *b = h.iter().fold(0, |a, &v| a.max(v));
     }
@@ -234,18 +236,12 @@ pub fn opening(img: Gray, radius: usize) -> GrayBuf {
 
 /// [`closing`] into a reused buffer.
 pub fn closing_into(img: Gray, radius: usize, out: &mut GrayBuf, s: &mut FilterScratch) {
-    let mut mid = std::mem::take(&mut s.mid);
-    filter_into::<Max>(img, radius, &mut mid, s);
-    filter_into::<Min>(mid.view(), radius, out, s);
-    s.mid = mid;
+    filter_pair_into::<Max, Min>(img, radius, out, s)
 }
 
 /// [`opening`] into a reused buffer.
 pub fn opening_into(img: Gray, radius: usize, out: &mut GrayBuf, s: &mut FilterScratch) {
-    let mut mid = std::mem::take(&mut s.mid);
-    filter_into::<Min>(img, radius, &mut mid, s);
-    filter_into::<Max>(mid.view(), radius, out, s);
-    s.mid = mid;
+    filter_pair_into::<Min, Max>(img, radius, out, s)
 }
 
 /// Otsu's threshold of a histogram: the level that best splits it into two classes.
@@ -380,6 +376,9 @@ fn pick_into<P: Pick>(a: &[u8], b: &[u8], out: &mut [u8]) {
 /// instructions); the pass along rows is one down the transposed image.
 fn filter_into<P: Pick>(img: Gray, r: usize, out: &mut GrayBuf, s: &mut FilterScratch) {
     let (w, h) = (img.w, img.h);
+    if r == 1 {
+        return filter3_into::<P>(img, out, &mut s.rows);
+    }
     // Along rows: transpose, filter down the columns, transpose back.
     transpose(img.pixels, w, h, &mut s.rows);
     let mut t = std::mem::take(&mut out.pixels);
@@ -387,6 +386,52 @@ fn filter_into<P: Pick>(img: Gray, r: usize, out: &mut GrayBuf, s: &mut FilterSc
     transpose(&t, h, w, &mut s.rows);
     vertical::<P>(&s.rows, w, h, r, &mut t, &mut s.fwd, &mut s.bwd);
     out.pixels = t;
+    out.w = w;
+    out.h = h;
+}
+
+/// The `A` filter then the `B` filter (a closing or an opening). Each square filter is its
+/// column pass and its row pass in either order, so the two row passes run back to back on
+/// one transposed image: two transposes instead of four.
+fn filter_pair_into<A: Pick, B: Pick>(img: Gray, r: usize, out: &mut GrayBuf, s: &mut FilterScratch) {
+    let (w, h) = (img.w, img.h);
+    let mut t = std::mem::take(&mut out.pixels);
+    let mut mid = std::mem::take(&mut s.mid.pixels);
+    vertical::<A>(img.pixels, w, h, r, &mut t, &mut s.fwd, &mut s.bwd);
+    transpose(&t, w, h, &mut s.rows);
+    vertical::<A>(&s.rows, h, w, r, &mut mid, &mut s.fwd, &mut s.bwd);
+    vertical::<B>(&mid, h, w, r, &mut s.rows, &mut s.fwd, &mut s.bwd);
+    transpose(&s.rows, h, w, &mut mid);
+    vertical::<B>(&mid, w, h, r, &mut t, &mut s.fwd, &mut s.bwd);
+    s.mid.pixels = mid;
+    out.pixels = t;
+    out.w = w;
+    out.h = h;
+}
+
+/// The 3×3 filter: each row from three neighbouring values (three shifted slices), then
+/// each output row from three rows; no transposing.
+fn filter3_into<P: Pick>(img: Gray, out: &mut GrayBuf, across: &mut Vec<u8>) {
+    let (w, h) = (img.w, img.h);
+    across.clear();
+    across.resize(w * h, 0);
+    for (src, dst) in img.pixels.chunks_exact(w).zip(across.chunks_exact_mut(w)) {
+        if w == 1 {
+            dst[0] = src[0];
+            continue;
+        }
+        dst[0] = P::pick(src[0], src[1]);
+        dst[w - 1] = P::pick(src[w - 2], src[w - 1]);
+        for (((o, &a), &b), &c) in dst[1..w - 1].iter_mut().zip(&src[..w - 2]).zip(&src[1..w - 1]).zip(&src[2..]) {
+            *o = P::pick(P::pick(a, b), c);
+        }
+    }
+    out.pixels.clear();
+    for y in 0..h {
+        let (above, below) = (y.saturating_sub(1), (y + 1).min(h - 1));
+        let rows = [above, y, below].map(|yy| &across[yy * w..(yy + 1) * w]);
+        out.pixels.extend(rows[0].iter().zip(rows[1]).zip(rows[2]).map(|((&a, &b), &c)| P::pick(P::pick(a, b), c)));
+    }
     out.w = w;
     out.h = h;
 }
@@ -507,6 +552,8 @@ pub struct Labeller {
     parent: Vec<u32>,
     /// Each run's component (index into `comps`).
     id: Vec<u32>,
+    /// The width of the last image labelled.
+    width: usize,
 }
 
 impl Labeller {
@@ -520,8 +567,9 @@ impl Labeller {
 
     /// Labels `mask` (see [`components`]); the result is in `labels` and `comps`.
     pub fn label(&mut self, mask: &[u8], weight: &[u8], w: usize, h: usize) {
-        // Only the pixels the last call painted need clearing.
-        if self.labels.len() == w * h {
+        // Only the pixels the last call painted need clearing, if it had the same shape
+        // (the runs are rows and columns of it).
+        if self.labels.len() == w * h && self.width == w {
             for &(y, x0, x1) in &self.runs {
                 let row = y as usize * w;
                 self.labels[row + x0 as usize..row + x1 as usize].fill(0);
@@ -531,6 +579,7 @@ impl Labeller {
             self.labels.resize(w * h, 0);
         }
         self.runs.clear();
+        self.width = w;
         self.parent.clear();
         self.comps.clear();
         // Runs, row by row, each joined to the runs of the row above that it touches
@@ -811,6 +860,19 @@ mod tests {
     }
 
     #[test]
+    fn closing_and_opening_are_the_two_filters_in_turn() {
+        let (w, h) = (41, 19);
+        let px: Vec<u8> = (0..w * h).map(|i| ((i * 104_729) % 253) as u8).collect();
+        let img = Gray::new(&px, w, h).unwrap();
+        for r in [1, 3, 9, 25] {
+            let max_then_min = min_filter(max_filter(img, r).view(), r);
+            let min_then_max = max_filter(min_filter(img, r).view(), r);
+            assert_eq!(closing(img, r).pixels, max_then_min.pixels, "closing r={r}");
+            assert_eq!(opening(img, r).pixels, min_then_max.pixels, "opening r={r}");
+        }
+    }
+
+    #[test]
     fn max_and_min_filters_work_in_both_directions() {
         // A single bright pixel spreads to a 3×3 square; the min filter takes it away again.
         let mut px = vec![0u8; 25];
@@ -828,6 +890,20 @@ mod tests {
         assert_eq!(resize_area(&src, 4, 4, 2, 2), vec![100.0, 0.0, 100.0, 0.0]);
         // 3 → 2 splits the middle pixel.
         assert_eq!(resize_area(&[0.0, 30.0, 60.0], 3, 1, 2, 1), vec![10.0, 50.0]);
+    }
+
+    #[test]
+    fn a_labeller_reused_on_another_shape_of_the_same_size_starts_clean() {
+        // 6×2 then 2×6: the same number of pixels, other rows. (Found by eval on photos
+        // of several sizes: stale labels pointed past the components.)
+        let wide = [1u8, 1, 0, 1, 1, 1, 0, 1, 1, 1, 0, 1];
+        let tall = [1u8, 0, 0, 1, 1, 0, 0, 1, 1, 0, 0, 1];
+        let mut l = Labeller::default();
+        l.label(&wide, &wide, 6, 2);
+        l.label(&tall, &tall, 2, 6);
+        let (labels, comps) = components(&tall, &tall, 2, 6);
+        assert_eq!(l.labels, labels);
+        assert_eq!(l.comps.len(), comps.len());
     }
 
     #[test]

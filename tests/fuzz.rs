@@ -12,7 +12,7 @@ use digitbot::config::Config;
 use digitbot::sim::scenario::Scenario;
 use digitbot::source::convert::{to_gray, PixelFormat};
 use digitbot::stage::model::Model;
-use digitbot::stage::preprocess::{preprocess, Params};
+use digitbot::stage::preprocess::{preprocess, Params, Preprocessor};
 
 fn root() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -86,6 +86,30 @@ proptest! {
             px.truncate(px.len() / 2);
         }
         let _ = preprocess(&px, w, h, &Params::default());
+    }
+
+    #[test]
+    fn a_reused_preprocessor_reads_each_frame_as_a_fresh_one(
+        frames in proptest::collection::vec((1usize..70, 1usize..70, any::<u64>()), 2..6),
+    ) {
+        // Frames of changing shapes through one Preprocessor (whose buffers persist), as
+        // replayed photos of several sizes come.
+        let mut reused = Preprocessor::new(Params::default());
+        for (w, h, seed) in frames {
+            let mut rng = seed | 1;
+            let px: Vec<u8> = (0..w * h)
+                .map(|_| {
+                    rng ^= rng << 13;
+                    rng ^= rng >> 7;
+                    rng ^= rng << 17;
+                    // Mostly paper, some ink.
+                    if rng % 5 == 0 { (rng >> 20) as u8 / 3 } else { 200 + (rng >> 40) as u8 % 40 }
+                })
+                .collect();
+            let fresh = preprocess(&px, w, h, &Params::default()).map(|f| (f.digit.to_vec(), f.bbox));
+            let again = reused.run(&px, w, h).map(|f| (f.digit.to_vec(), f.bbox));
+            prop_assert_eq!(format!("{again:?}"), format!("{fresh:?}"), "{}x{}", w, h);
+        }
     }
 
     #[test]
