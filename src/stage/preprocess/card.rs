@@ -2,7 +2,7 @@
 //! that the digit is looked for only on it and the card's own edges are never strokes.
 
 use crate::gray::{
-    downscale_area_into, max_filter_into, min_filter_into, otsu, FilterScratch, Gray, GrayBuf, Labeller,
+    closing_into, downscale_area_into, min_filter_into, opening_into, otsu, FilterScratch, Gray, GrayBuf, Labeller,
 };
 
 /// Buffers the card search reuses from frame to frame.
@@ -43,10 +43,8 @@ pub(super) fn find_card_into(work: Gray, radius: usize, s: &mut CardScratch, f: 
     let r = (radius / 2).max(2);
     // Closing removes dark strokes on the card; opening then removes bright strokes on a
     // dark background (MNIST-style ink), which are not cards.
-    max_filter_into(s.small.view(), r, &mut s.a, f);
-    min_filter_into(s.a.view(), r, &mut s.b, f);
-    min_filter_into(s.b.view(), r, &mut s.a, f);
-    max_filter_into(s.a.view(), r, &mut s.b, f);
+    closing_into(s.small.view(), r, &mut s.a, f);
+    opening_into(s.a.view(), r, &mut s.b, f);
     let closed = &s.b.pixels;
     let (t, dark_mean, bright_mean) = otsu(closed);
     if bright_mean - dark_mean < 40.0 {

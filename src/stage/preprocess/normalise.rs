@@ -98,10 +98,10 @@ pub(super) fn extract(
         acc * 10 >= total * 9
     });
     let (lo, hi) = (lo as f32, (p90.unwrap_or(255) as f32).max(lo as f32 + 1.0));
+    let scale: [f32; 256] =
+        std::array::from_fn(|v| if v as f32 > lo { ((v as f32 - lo) / (hi - lo)).min(1.0) * 255.0 } else { 0.0 });
     s.inkf.clear();
-    s.inkf.extend(
-        s.ink.iter().map(|&v| if v as f32 > lo { ((v as f32 - lo) / (hi - lo)).min(1.0) * 255.0 } else { 0.0 }),
-    );
+    s.inkf.extend(s.ink.iter().map(|&v| scale[v as usize]));
     let Some(tight) = tight_box(&s.inkf, cw, ch) else {
         return Err(NoDigit::NoInk);
     };

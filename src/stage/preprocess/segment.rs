@@ -2,8 +2,8 @@
 
 use super::{Params, Polarity};
 use crate::gray::{
-    closing, closing_into, opening, opening_into, percentile, transpose, Component, FilterScratch, Gray, GrayBuf,
-    Labeller, Rect,
+    closing, closing_into, max_filter_into, opening, opening_into, percentile, transpose, Component, FilterScratch,
+    Gray, GrayBuf, Labeller, Rect,
 };
 
 /// Bright frames are paper with dark ink; dark frames hold light ink.
@@ -133,6 +133,8 @@ pub(super) struct LineScratch {
     thin: Vec<u8>,
     labeller: Labeller,
     crossings: Vec<usize>,
+    bridged: GrayBuf,
+    filter: FilterScratch,
     /// True where a pixel belongs to a line.
     pub line: Vec<bool>,
 }
@@ -146,9 +148,11 @@ pub fn line_pixels(mask: &[u8], w: usize, h: usize, min_frac: f32) -> Vec<bool> 
 
 /// [`line_pixels`] into reused buffers (`s.line`).
 pub(super) fn line_pixels_into(mask: &[u8], w: usize, h: usize, min_frac: f32, s: &mut LineScratch) {
-    let reach = |start: usize, end: usize, side: usize| {
-        let len = (end - start) as f32;
-        if len >= min_frac * side as f32 && (start == 0 || end == side) {
+    // How far a stretch of `len` pixels reaches along a side of `side`, and whether it
+    // touches the view's edge.
+    let reach_of = |len: usize, at_edge: bool, side: usize| {
+        let len = len as f32;
+        if len >= min_frac * side as f32 && at_edge {
             Reach::Out
         } else if len >= 0.8 * side as f32 {
             Reach::Across
@@ -156,6 +160,27 @@ pub(super) fn line_pixels_into(mask: &[u8], w: usize, h: usize, min_frac: f32, s
             Reach::Short
         }
     };
+    let reach = |start: usize, end: usize, side: usize| reach_of(end - start, start == 0 || end == side, side);
+    // Every line below lies within one blob of the mask once its gaps of up to GAP pixels
+    // are bridged (a 3×3 dilation bridges them), so a view where no such blob leaves the
+    // view over `min_frac` of its side or crosses most of it has no line: most views, and
+    // the search is then skipped.
+    let Some(view) = Gray::new(mask, w, h) else {
+        s.line.clear();
+        return;
+    };
+    max_filter_into(view, 1, &mut s.bridged, &mut s.filter);
+    s.labeller.label(&s.bridged.pixels, &s.bridged.pixels, w, h);
+    let might_be_line = |c: &Component| {
+        let (left_right, top_bottom) = (c.sides & 0b1100 != 0, c.sides & 0b0011 != 0);
+        reach_of(c.bbox.width(), left_right, w) != Reach::Short
+            || reach_of(c.bbox.height(), top_bottom, h) != Reach::Short
+    };
+    if !s.labeller.comps.iter().any(might_be_line) {
+        s.line.clear();
+        s.line.resize(mask.len(), false);
+        return;
+    }
     // For each direction: the length of the run through each pixel, and how far the run —
     // bridging gaps of up to GAP pixels, where noise broke a faint line — reaches. Along
     // rows of `m` (`along` wide); columns are rows of the transposed mask.
