@@ -1,7 +1,7 @@
 //! Scenarios: a TOML file of segments played in order, each showing a digit, a blank view,
 //! or a camera fault (see the README for the format).
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
 use serde::Deserialize;
@@ -29,12 +29,18 @@ pub struct Segment {
     /// on a darker floor) or `"printed"` (a printed digit), with uneven light, blur, noise
     /// and JPEG (see `scenes`).
     pub scene: Option<Condition>,
+    /// The digit is this picture (an index into [`Scenario::pictures`]) instead of an MNIST
+    /// digit: `image = "my-7.png"` — your own handwriting, a display, a sign — held up to
+    /// the simulated camera on lit paper.
+    pub picture: Option<usize>,
 }
 
 /// A scripted sequence of segments.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Scenario {
     pub segments: Vec<Segment>,
+    /// The pictures segments show, as given (relative to the scenario file once loaded).
+    pub pictures: Vec<PathBuf>,
 }
 
 #[derive(Deserialize)]
@@ -57,13 +63,19 @@ struct RawSegment {
     #[serde(default)]
     disconnect: bool,
     scene: Option<String>,
+    image: Option<PathBuf>,
 }
 
 impl Scenario {
     pub fn load(path: &Path) -> Result<Scenario> {
         let text =
             std::fs::read_to_string(path).with_context(|| format!("scenario {}: cannot read", path.display()))?;
-        Self::parse(&text).with_context(|| format!("scenario {}", path.display()))
+        let mut scenario = Self::parse(&text).with_context(|| format!("scenario {}", path.display()))?;
+        let base = path.parent().unwrap_or(Path::new(""));
+        for p in &mut scenario.pictures {
+            *p = base.join(&*p);
+        }
+        Ok(scenario)
     }
 
     pub fn parse(text: &str) -> Result<Scenario> {
@@ -71,7 +83,7 @@ impl Scenario {
         if raw.segment.is_empty() {
             bail!("needs at least one [[segment]]");
         }
-        let mut segments = Vec::new();
+        let (mut segments, mut pictures) = (Vec::new(), Vec::new());
         for (i, s) in raw.segment.iter().enumerate() {
             let key = format!("segment.{}", i + 1);
             if !(s.seconds.is_finite() && s.seconds > 0.0) {
@@ -102,9 +114,20 @@ impl Scenario {
                 }),
                 (Some(_), _) => bail!("{key}.scene goes with `digit` or `blank` only"),
             };
-            segments.push(Segment { seconds: s.seconds, content, scene });
+            let picture = match (&s.image, content, scene) {
+                (None, ..) => None,
+                (Some(image), Content::Digit(_), None) => {
+                    pictures.push(image.clone());
+                    Some(pictures.len() - 1)
+                }
+                (Some(_), Content::Digit(_), Some(_)) => {
+                    bail!("{key}.image is shown on plain paper: leave out `scene`")
+                }
+                (Some(_), ..) => bail!("{key}.image needs `digit = N`, the digit the picture shows"),
+            };
+            segments.push(Segment { seconds: s.seconds, content, scene, picture });
         }
-        Ok(Scenario { segments })
+        Ok(Scenario { segments, pictures })
     }
 
     pub fn total_seconds(&self) -> f64 {
@@ -166,5 +189,22 @@ mod tests {
         let e =
             format!("{:#}", Scenario::parse("[[segment]]\nseconds = 1\nstall = true\nscene = \"card\"\n").unwrap_err());
         assert!(e.contains("segment.1.scene goes with `digit` or `blank` only"), "{e}");
+    }
+
+    #[test]
+    fn picture_segments_need_their_digit_and_plain_paper() {
+        let s = Scenario::parse("[[segment]]\nseconds = 1\ndigit = 7\nimage = \"seven.png\"\n").unwrap();
+        assert_eq!(s.segments[0].picture, Some(0));
+        assert_eq!(s.pictures, [PathBuf::from("seven.png")]);
+        let e = format!(
+            "{:#}",
+            Scenario::parse("[[segment]]\nseconds = 1\nblank = true\nimage = \"a.png\"\n").unwrap_err()
+        );
+        assert!(e.contains("segment.1.image needs `digit = N`"), "{e}");
+        let e = format!(
+            "{:#}",
+            Scenario::parse("[[segment]]\nseconds = 1\ndigit = 1\nscene = \"card\"\nimage = \"a.png\"\n").unwrap_err()
+        );
+        assert!(e.contains("segment.1.image is shown on plain paper"), "{e}");
     }
 }

@@ -5,13 +5,13 @@
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use anyhow::{bail, Result};
+use anyhow::{bail, Context, Result};
 use rand::{RngCore, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
 use super::{Frame, FrameSource, Poll};
 use crate::data::{Dataset, SIDE};
-use crate::sim::paper::PaperView;
+use crate::sim::paper::{PaperView, Picture};
 use crate::sim::scenario::{Content, Scenario};
 use crate::sim::scenes::{load_fonts, Condition, SceneMaker, Still};
 use crate::sim::sim_digits;
@@ -36,6 +36,8 @@ pub struct SimCamera {
     scene: Option<(usize, Still)>,
     /// The lit paper of the current plain segment.
     paper: Option<(usize, Vec<u8>)>,
+    /// The scenario's pictures, read once.
+    pictures: Vec<Picture>,
 }
 
 impl SimCamera {
@@ -51,6 +53,15 @@ impl SimCamera {
         if width < SIDE || height < SIDE {
             bail!("simulated camera: {width}x{height} is smaller than 28x28");
         }
+        let pictures = scenario
+            .pictures
+            .iter()
+            .map(|p| {
+                let (w, h, gray) =
+                    super::file::load_gray(p).with_context(|| format!("scenario image {}", p.display()))?;
+                Ok(Picture::from_gray(w, h, &gray))
+            })
+            .collect::<Result<Vec<_>>>()?;
         let fonts = if scenario.uses(Condition::Printed) {
             load_fonts(&[PathBuf::from("/usr/share/fonts")])
         } else {
@@ -70,6 +81,7 @@ impl SimCamera {
             fonts,
             scene: None,
             paper: None,
+            pictures,
         })
     }
 
@@ -132,7 +144,8 @@ impl FrameSource for SimCamera {
                             self.paper = Some((segment, view.background(segment)));
                         }
                         let background = self.paper.as_ref().map(|(_, b)| b.as_slice()).unwrap_or_default();
-                        view.frame(background, segment, digit, n)
+                        let picture = self.scenario.segments[segment].picture.and_then(|i| self.pictures.get(i));
+                        view.frame(background, segment, digit, picture, n)
                     }
                 };
                 Poll::Frame(Frame { width, height, pixels, t_ms })
@@ -174,6 +187,37 @@ mod tests {
         // 10 fps for 1 s: ten frames, then the end.
         let n = std::iter::from_fn(|| Some(a.next_frame().unwrap()).filter(|p| *p != Poll::End)).count();
         assert_eq!(n, 9);
+    }
+
+    #[test]
+    fn a_picture_segment_shows_the_picture_not_an_mnist_digit() {
+        // A plus sign nobody would take for an MNIST digit, as a black-on-white PNG.
+        let dir = std::env::temp_dir().join(format!("digitbot-picture-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let plus = image::GrayImage::from_fn(40, 40, |x, y| {
+            image::Luma([if (17..23).contains(&x) || (17..23).contains(&y) { 10 } else { 240 }])
+        });
+        plus.save(dir.join("plus.png")).unwrap();
+        std::fs::write(dir.join("s.toml"), "[[segment]]\nseconds = 1\ndigit = 4\nimage = \"plus.png\"\n").unwrap();
+        let sc = Scenario::load(&dir.join("s.toml")).unwrap();
+        let mut cam = SimCamera::new(160, 120, 10.0, sc, 3, false, None).unwrap();
+        let Poll::Frame(f) = cam.next_frame().unwrap() else { panic!("a frame") };
+        // The dark pixels form a plus: dark along the middle row and column of their box,
+        // paper in its corners.
+        let dark: Vec<(usize, usize)> =
+            (0..f.pixels.len()).filter(|&i| f.pixels[i] < 100).map(|i| (i % 160, i / 160)).collect();
+        assert!(dark.len() > 50, "{} dark pixels", dark.len());
+        let (x0, x1) = (dark.iter().map(|p| p.0).min().unwrap(), dark.iter().map(|p| p.0).max().unwrap());
+        let (y0, y1) = (dark.iter().map(|p| p.1).min().unwrap(), dark.iter().map(|p| p.1).max().unwrap());
+        let at = |x: usize, y: usize| f.pixels[y * 160 + x];
+        let (mx, my) = ((x0 + x1) / 2, (y0 + y1) / 2);
+        assert!(at(mx, my) < 100 && at(x0 + 1, my) < 100 && at(mx, y0 + 1) < 100, "the bars are ink");
+        assert!(at(x0 + 1, y0 + 1) > 150 && at(x1 - 1, y1 - 1) > 150, "the corners are paper");
+        std::fs::remove_dir_all(&dir).ok();
+        // A picture that cannot be read is named.
+        let sc = Scenario::parse("[[segment]]\nseconds = 1\ndigit = 4\nimage = \"/nonexistent/x.png\"\n").unwrap();
+        let e = format!("{:#}", SimCamera::new(160, 120, 10.0, sc, 3, false, None).err().unwrap());
+        assert!(e.contains("scenario image /nonexistent/x.png"), "{e}");
     }
 
     #[test]
