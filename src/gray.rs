@@ -115,9 +115,18 @@ pub fn pool(src: Gray, f: usize) -> (GrayBuf, GrayBuf, GrayBuf) {
 /// Row buffers for [`pool_into`].
 #[derive(Debug, Default)]
 pub struct PoolScratch {
+    band: Band,
+}
+
+/// One band of rows reduced down its columns, and room to reduce it across.
+#[derive(Debug, Default)]
+struct Band {
     sums: Vec<u16>,
     lo: Vec<u8>,
     hi: Vec<u8>,
+    sums2: Vec<u16>,
+    lo2: Vec<u8>,
+    hi2: Vec<u8>,
 }
 
 /// [`pool`] into buffers that are reused from frame to frame.
@@ -138,29 +147,28 @@ pub fn pool_into(
         b.pixels.clear();
         b.pixels.resize(ow * oh, 0);
     }
-    s.sums.resize(w, 0);
-    s.lo.resize(w, 0);
-    s.hi.resize(w, 0);
+    let b = &mut s.band;
     for oy in 0..oh {
         let rows = (oy * f)..((oy + 1) * f).min(h);
         let n_rows = rows.len() as u32;
         // Column sums, minima and maxima over the band's rows: plain element-wise
         // operations on whole rows, which the compiler turns into vector instructions.
         let first = src.row(rows.start);
-        for (sum, &v) in s.sums.iter_mut().zip(first) {
-            *sum = v as u16;
-        }
-        s.lo.copy_from_slice(first);
-        s.hi.copy_from_slice(first);
+        b.sums.clear();
+        b.sums.extend(first.iter().map(|&v| v as u16));
+        b.lo.clear();
+        b.lo.extend_from_slice(first);
+        b.hi.clear();
+        b.hi.extend_from_slice(first);
         for y in rows.skip(1) {
             let row = src.row(y);
-            for (sum, &v) in s.sums.iter_mut().zip(row) {
+            for (sum, &v) in b.sums.iter_mut().zip(row) {
                 *sum += v as u16;
             }
-            for (lo, &v) in s.lo.iter_mut().zip(row) {
+            for (lo, &v) in b.lo.iter_mut().zip(row) {
                 *lo = (*lo).min(v);
             }
-            for (hi, &v) in s.hi.iter_mut().zip(row) {
+            for (hi, &v) in b.hi.iter_mut().zip(row) {
                 *hi = (*hi).max(v);
             }
         }
@@ -168,45 +176,74 @@ pub fn pool_into(
         let at = oy * ow..(oy + 1) * ow;
         let out = (&mut mean.pixels[at.clone()], &mut dark.pixels[at.clone()], &mut light.pixels[at]);
         match f {
-            2 => reduce_cells::<2>(&s.sums[..w], &s.lo[..w], &s.hi[..w], n_rows, out),
-            4 => reduce_cells::<4>(&s.sums[..w], &s.lo[..w], &s.hi[..w], n_rows, out),
-            8 => reduce_cells::<8>(&s.sums[..w], &s.lo[..w], &s.hi[..w], n_rows, out),
-            _ => reduce_cells_any(f, &s.sums[..w], &s.lo[..w], &s.hi[..w], n_rows, out),
+            2 => reduce_cells::<2>(b, n_rows, out),
+            4 => reduce_cells::<4>(b, n_rows, out),
+            8 => reduce_cells::<8>(b, n_rows, out),
+            _ => reduce_cells_any(f, &b.sums, &b.lo, &b.hi, n_rows, out),
         }
     }
 }
 
 type CellOut<'a> = (&'a mut [u8], &'a mut [u8], &'a mut [u8]);
 
-/// One band's cells of `F` columns: their mean, darkest and brightest. Cells of a size
-/// known at compile time, for the usual factors (a 640-wide frame is cut by 4).
-fn reduce_cells<const F: usize>(sums: &[u16], lo: &[u8], hi: &[u8], n_rows: u32, out: CellOut) {
-    let full = sums.len() / F;
-    let n = n_rows * F as u32;
-    let cells = sums.chunks_exact(F).zip(lo.chunks_exact(F)).zip(hi.chunks_exact(F));
-    for (((c, l), h), ((m, d), b)) in cells.zip(out.0.iter_mut().zip(out.1.iter_mut()).zip(out.2.iter_mut())) {
-        let (c, l, h): (&[u16; F], &[u8; F], &[u8; F]) = match (c.try_into(), l.try_into(), h.try_into()) {
-            (Ok(c), Ok(l), Ok(h)) => (c, l, h),
-            _ => unreachable!("chunks_exact"),
-        };
-        let sum = c.iter().map(|&v| v as u32).sum::<u32>();
-        // A full cell's count is known at compile time: no division instruction.
-        *m = if n_rows as usize == F { (sum + (F * F / 2) as u32) / (F * F) as u32 } else { (sum + n / 2) / n } as u8;
-        *d = l.iter().fold(255, |a, &v| a.min(v));
-        *b = h.iter().fold(0, |a, &v| a.max(v));
-    }
-    // The last, narrower cell.
+/// One band's cells of `F` columns (a power of two): their mean, darkest and brightest.
+/// Neighbours are combined at distance 1, then 2, then 4, along the whole row into the
+/// second buffer and back — element-wise, so in vector instructions — until the first
+/// column of each cell holds the cell's result.
+fn reduce_cells<const F: usize>(band: &mut Band, n_rows: u32, out: CellOut) {
+    let w = band.sums.len();
+    let full = w / F;
+    // The last, narrower cell first, from its columns as they are.
     if full < out.0.len() {
         let a = full * F;
         reduce_cells_any(
             F,
-            &sums[a..],
-            &lo[a..],
-            &hi[a..],
+            &band.sums[a..],
+            &band.lo[a..],
+            &band.hi[a..],
             n_rows,
             (&mut out.0[full..], &mut out.1[full..], &mut out.2[full..]),
         );
     }
+    let n = full * F;
+    let mut step = 1;
+    while step < F {
+        // Columns past `n - step` have no neighbour at this distance; they are not a
+        // cell's first column, so they are left as they were.
+        combine(&mut band.sums, &mut band.sums2, n, step, |x, y| x + y);
+        combine(&mut band.lo, &mut band.lo2, n, step, u8::min);
+        combine(&mut band.hi, &mut band.hi2, n, step, u8::max);
+        step *= 2;
+    }
+    let count = n_rows * F as u32;
+    let firsts = band.sums[..n]
+        .chunks_exact(F)
+        .zip(band.lo[..n].chunks_exact(F))
+        .zip(band.hi[..n].chunks_exact(F))
+        .map(|((s, l), h)| (s[0], l[0], h[0]));
+    let outs = out.0.iter_mut().zip(out.1.iter_mut()).zip(out.2.iter_mut());
+    for (((m, d), b), (sum, lo, hi)) in outs.zip(firsts) {
+        let sum = sum as u32;
+        // A full cell's count is known at compile time: no division instruction.
+        *m = if n_rows as usize == F { (sum + (F * F / 2) as u32) / (F * F) as u32 } else { (sum + count / 2) / count }
+            as u8;
+        *d = lo;
+        *b = hi;
+    }
+}
+
+/// `a[i] = op(a[i], a[i + step])` for the first `n` columns (through `spare`, so the loop
+/// is element-wise); the last `step`, which have no such neighbour, are kept. They are not
+/// a cell's first column.
+#[inline(always)]
+fn combine<T: Copy + Default>(a: &mut Vec<T>, spare: &mut Vec<T>, n: usize, step: usize, op: impl Fn(T, T) -> T) {
+    let m = n - step;
+    spare.resize(n, T::default());
+    for ((o, &x), &y) in spare[..m].iter_mut().zip(&a[..m]).zip(&a[step..n]) {
+        *o = op(x, y);
+    }
+    spare[m..n].copy_from_slice(&a[m..n]);
+    std::mem::swap(a, spare);
 }
 
 fn reduce_cells_any(f: usize, sums: &[u16], lo: &[u8], hi: &[u8], n_rows: u32, out: CellOut) {
@@ -470,19 +507,21 @@ fn vertical<P: Pick>(
     bwd: &mut Vec<u8>,
 ) {
     let k = 2 * r + 1;
-    fwd.clear();
-    fwd.extend_from_slice(src);
-    bwd.clear();
-    bwd.extend_from_slice(src);
+    // Every row of both is written below: no need to clear them first.
+    fwd.resize(w * h, 0);
+    bwd.resize(w * h, 0);
+    let src_row = |y: usize| &src[y * w..(y + 1) * w];
     for block in (0..h).step_by(k) {
         let end = (block + k).min(h);
+        fwd[block * w..(block + 1) * w].copy_from_slice(src_row(block));
         for y in block + 1..end {
             let (done, rest) = fwd.split_at_mut(y * w);
-            pick_in_place::<P>(&mut rest[..w], &done[(y - 1) * w..]);
+            pick_into::<P>(src_row(y), &done[(y - 1) * w..], &mut rest[..w]);
         }
+        bwd[(end - 1) * w..end * w].copy_from_slice(src_row(end - 1));
         for y in (block..end - 1).rev() {
             let (head, tail) = bwd.split_at_mut((y + 1) * w);
-            pick_in_place::<P>(&mut head[y * w..], &tail[..w]);
+            pick_into::<P>(src_row(y), &tail[..w], &mut head[y * w..]);
         }
     }
     // Every row is written below: no need to clear it first.
@@ -503,14 +542,6 @@ fn vertical<P: Pick>(
         } else {
             pick_into::<P>(&bwd[row(y - r)], &fwd[row(y + r)], dst);
         }
-    }
-}
-
-/// `row = pick(row, other)` element by element.
-#[inline(always)]
-fn pick_in_place<P: Pick>(row: &mut [u8], other: &[u8]) {
-    for (o, &v) in row.iter_mut().zip(other) {
-        *o = P::pick(*o, v);
     }
 }
 
@@ -652,6 +683,19 @@ impl Labeller {
 }
 
 /// The smallest rectangle holding every non-zero value.
+/// [`tight_box`] of a grey image: the box of its non-zero pixels. Whole rows are searched
+/// from both ends, so a row costs little more than its empty margins.
+pub fn tight_box_u8(img: &[u8], w: usize, h: usize) -> Option<Rect> {
+    let mut r: Option<Rect> = None;
+    for (y, row) in img.chunks_exact(w.max(1)).take(h).enumerate() {
+        let Some(x0) = row.iter().position(|&v| v != 0) else { continue };
+        let x1 = row.iter().rposition(|&v| v != 0).unwrap_or(x0);
+        let span = Rect { x0, y0: y, x1, y1: y };
+        r = Some(r.map_or(span, |r| r.union(&span)));
+    }
+    r
+}
+
 pub fn tight_box(img: &[f32], w: usize, h: usize) -> Option<Rect> {
     let mut r: Option<Rect> = None;
     for y in 0..h {
@@ -707,6 +751,7 @@ pub fn resize_area(src: &[f32], sw: usize, sh: usize, dw: usize, dh: usize) -> V
 /// pixels it covers and with what weight.
 #[derive(Debug, Default)]
 pub struct ResizeScratch {
+    across: Vec<f32>,
     xs: Vec<(usize, f32)>,
     x_at: Vec<(usize, usize)>,
     ys: Vec<(usize, f32)>,
@@ -744,18 +789,25 @@ pub fn resize_area_into(
     let (sx, sy) = (sw as f32 / dw as f32, sh as f32 / dh as f32);
     spans(dw, sx, sw, &mut s.xs, &mut s.x_at);
     spans(dh, sy, sh, &mut s.ys, &mut s.y_at);
+    // Separably: each source row across into `dw` columns, then the rows down into `dh`.
+    s.across.clear();
+    for row in src.chunks_exact(sw.max(1)).take(sh) {
+        s.across.extend(s.x_at.iter().map(|&(x0, x1)| s.xs[x0..x1].iter().map(|&(ix, wx)| row[ix] * wx).sum::<f32>()));
+    }
     out.clear();
     out.resize(dw * dh, 0.0);
     for (oy, &(y0, y1)) in s.y_at.iter().enumerate() {
-        for (ox, &(x0, x1)) in s.x_at.iter().enumerate() {
-            let (mut acc, mut wsum) = (0f32, 0f32);
-            for &(iy, wy) in &s.ys[y0..y1] {
-                for &(ix, wx) in &s.xs[x0..x1] {
-                    acc += src[iy * sw + ix] * wx * wy;
-                    wsum += wx * wy;
-                }
+        let dst = &mut out[oy * dw..(oy + 1) * dw];
+        let mut wy_sum = 0f32;
+        for &(iy, wy) in &s.ys[y0..y1] {
+            wy_sum += wy;
+            for (o, &v) in dst.iter_mut().zip(&s.across[iy * dw..(iy + 1) * dw]) {
+                *o += v * wy;
             }
-            out[oy * dw + ox] = if wsum > 0.0 { acc / wsum } else { 0.0 };
+        }
+        for (o, &(x0, x1)) in dst.iter_mut().zip(&s.x_at) {
+            let wsum = wy_sum * s.xs[x0..x1].iter().map(|&(_, wx)| wx).sum::<f32>();
+            *o = if wsum > 0.0 { *o / wsum } else { 0.0 };
         }
     }
 }
@@ -857,6 +909,17 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn area_resize_averages_what_each_output_pixel_covers() {
+        // 6×4 → 3×2: each output pixel is the mean of a 2×2 block.
+        let src: Vec<f32> = (0..24).map(|i| i as f32).collect();
+        let out = resize_area(&src, 6, 4, 3, 2);
+        assert_eq!(out, vec![3.5, 5.5, 7.5, 15.5, 17.5, 19.5]);
+        // 5 → 2 across: the middle column is split between both halves.
+        let out = resize_area(&[0.0, 0.0, 10.0, 20.0, 20.0], 5, 1, 2, 1);
+        assert!((out[0] - 2.0).abs() < 1e-5 && (out[1] - 18.0).abs() < 1e-5, "{out:?}");
     }
 
     #[test]

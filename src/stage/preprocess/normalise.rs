@@ -5,7 +5,7 @@
 use super::segment::Chosen;
 use super::{Found, NoDigit, Polarity};
 use crate::data::{PIXELS, SIDE};
-use crate::gray::{morph_plus_into, resize_area_into, tight_box, Rect, ResizeScratch};
+use crate::gray::{morph_plus_into, resize_area_into, tight_box_u8, Rect, ResizeScratch};
 
 /// Buffers extraction reuses from frame to frame.
 #[derive(Debug, Default)]
@@ -13,7 +13,6 @@ pub(super) struct ExtractScratch {
     grown: Vec<bool>,
     col_w: Vec<usize>,
     ink: Vec<u8>,
-    inkf: Vec<f32>,
     crop: Vec<f32>,
     fit: FitScratch,
 }
@@ -100,15 +99,15 @@ pub(super) fn extract(
     let (lo, hi) = (lo as f32, (p90.unwrap_or(255) as f32).max(lo as f32 + 1.0));
     let scale: [f32; 256] =
         std::array::from_fn(|v| if v as f32 > lo { ((v as f32 - lo) / (hi - lo)).min(1.0) * 255.0 } else { 0.0 });
-    s.inkf.clear();
-    s.inkf.extend(s.ink.iter().map(|&v| scale[v as usize]));
-    let Some(tight) = tight_box(&s.inkf, cw, ch) else {
+    // The box of the ink that counts (above `lo`: all of `ink` that is not 0), cut out and
+    // scaled.
+    let Some(tight) = tight_box_u8(&s.ink, cw, ch) else {
         return Err(NoDigit::NoInk);
     };
     let (tw, th) = (tight.width(), tight.height());
     s.crop.clear();
     for y in tight.y0..=tight.y1 {
-        s.crop.extend_from_slice(&s.inkf[y * cw + tight.x0..=y * cw + tight.x1]);
+        s.crop.extend(s.ink[y * cw + tight.x0..=y * cw + tight.x1].iter().map(|&v| scale[v as usize]));
     }
     let digit = fit_mnist_into(&s.crop, tw, th, &mut s.fit);
     let bbox = Rect { x0: fx0 + tight.x0, y0: fy0 + tight.y0, x1: fx0 + tight.x1, y1: fy0 + tight.y1 };
