@@ -18,6 +18,7 @@ pub(super) struct ExtractScratch {
 }
 
 /// What the segmentation says about the working image, for extraction.
+#[derive(Clone, Copy)]
 pub(super) struct Working<'a> {
     pub w: usize,
     pub h: usize,
