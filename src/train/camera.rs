@@ -383,10 +383,11 @@ pub fn clutter_sample(others: &Dataset, rng: &mut impl Rng) -> Option<[u8; PIXEL
             }
         }
         _ => {
-            // Scribble: random strokes that make no digit.
+            // Scribble: random strokes that make no digit (three or more, as one or two
+            // straight strokes are what a 1, 7 or 4 may look like).
             let mut img = vec![0u8; PIXELS];
             let (mut x, mut y) = (rng.random_range(6.0f32..22.0), rng.random_range(6.0f32..22.0));
-            for _ in 0..rng.random_range(2..5) {
+            for _ in 0..rng.random_range(3..6) {
                 let (nx, ny) = (rng.random_range(4.0f32..24.0), rng.random_range(4.0f32..24.0));
                 for i in 0..40 {
                     let t = i as f32 / 40.0;
@@ -429,45 +430,56 @@ fn ink_box(img: &[u8]) -> Option<(f32, f32, f32, f32)> {
 }
 
 /// Handwriting MNIST lacks, made from its own digits: the continental 1 (a flag at the top
-/// and often a base) and the 7 with a bar across its stem. Each 1 and 7 of `digits` gives
-/// one variant; the rest are left out.
+/// and often a base) and the 7 with a bar across its stem. One in three of the 1s and 7s of
+/// `digits` gives a variant (more, and 9s and 7s begin to be confused); the rest are left
+/// out.
 pub fn style_variants(digits: &Dataset, seed: u64) -> Dataset {
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     let mut ds = Dataset { rows: SIDE, cols: SIDE, images: Vec::new(), labels: Vec::new() };
     for i in 0..digits.len() {
         let label = digits.labels[i];
-        if label != 1 && label != 7 {
+        if (label != 1 && label != 7) || !rng.random_bool(1.0 / 3.0) {
             continue;
         }
-        let mut img = digits.image(i).to_vec();
-        let Some((x0, y0, x1, y1)) = ink_box(&img) else { continue };
-        let width = rng.random_range(1.6f32..2.6);
-        let height = y1 - y0;
-        if label == 1 {
-            // The top of the stem: the topmost ink, where the flag starts.
-            let top_x = (0..SIDE).filter(|&x| img[y0 as usize * SIDE + x] > 100).map(|x| x as f32).sum::<f32>()
-                / (0..SIDE).filter(|&x| img[y0 as usize * SIDE + x] > 100).count().max(1) as f32;
-            let flag = height * rng.random_range(0.2f32..0.35);
-            line28(&mut img, (top_x, y0), (top_x - flag * 0.6, y0 + flag * 0.8), width);
-            if rng.random_bool(0.6) {
-                let bottom_x = (0..SIDE).filter(|&x| img[y1 as usize * SIDE + x] > 100).map(|x| x as f32).sum::<f32>()
-                    / (0..SIDE).filter(|&x| img[y1 as usize * SIDE + x] > 100).count().max(1) as f32;
-                let half = height * rng.random_range(0.2f32..0.35);
-                line28(&mut img, (bottom_x - half, y1), (bottom_x + half, y1), width);
-            }
-        } else {
-            // The bar crosses the stem about halfway down.
-            let y = y0 + height * rng.random_range(0.4f32..0.6);
-            let row = y.round() as usize;
-            let on: Vec<f32> = (0..SIDE).filter(|&x| img[row * SIDE + x] > 100).map(|x| x as f32).collect();
-            let stem = if on.is_empty() { (x0 + x1) / 2.0 } else { on.iter().sum::<f32>() / on.len() as f32 };
-            let half = (x1 - x0).max(8.0) * rng.random_range(0.25f32..0.4);
-            line28(&mut img, (stem - half, y), (stem + half, y + rng.random_range(-1.0f32..1.0)), width);
-        }
+        let Some(img) = style_variant(digits.image(i), label, &mut rng) else { continue };
         ds.images.extend_from_slice(&img);
         ds.labels.push(label);
     }
     ds
+}
+
+/// A 1 with a flag (and often a base) or a 7 with a bar, drawn onto `digit`; None for an
+/// empty image.
+fn style_variant(digit: &[u8], label: u8, rng: &mut impl Rng) -> Option<Vec<u8>> {
+    let mut img = digit.to_vec();
+    let (x0, y0, x1, y1) = ink_box(&img)?;
+    let width = rng.random_range(1.6f32..2.6);
+    let height = y1 - y0;
+    if label == 1 {
+        // The top of the stem: the topmost ink, where the flag starts.
+        let top_x = (0..SIDE).filter(|&x| img[y0 as usize * SIDE + x] > 100).map(|x| x as f32).sum::<f32>()
+            / (0..SIDE).filter(|&x| img[y0 as usize * SIDE + x] > 100).count().max(1) as f32;
+        // Short and steep, or long and shallow (half the height, 25° below level): people
+        // write both.
+        let flag = height * rng.random_range(0.2f32..0.5);
+        let angle = rng.random_range(25f32..60.0).to_radians();
+        line28(&mut img, (top_x, y0), (top_x - flag * angle.cos(), y0 + flag * angle.sin()), width);
+        if rng.random_bool(0.6) {
+            let bottom_x = (0..SIDE).filter(|&x| img[y1 as usize * SIDE + x] > 100).map(|x| x as f32).sum::<f32>()
+                / (0..SIDE).filter(|&x| img[y1 as usize * SIDE + x] > 100).count().max(1) as f32;
+            let half = height * rng.random_range(0.2f32..0.35);
+            line28(&mut img, (bottom_x - half, y1), (bottom_x + half, y1), width);
+        }
+    } else {
+        // The bar crosses the stem about halfway down.
+        let y = y0 + height * rng.random_range(0.4f32..0.6);
+        let row = y.round() as usize;
+        let on: Vec<f32> = (0..SIDE).filter(|&x| img[row * SIDE + x] > 100).map(|x| x as f32).collect();
+        let stem = if on.is_empty() { (x0 + x1) / 2.0 } else { on.iter().sum::<f32>() / on.len() as f32 };
+        let half = (x1 - x0).max(8.0) * rng.random_range(0.25f32..0.4);
+        line28(&mut img, (stem - half, y), (stem + half, y + rng.random_range(-1.0f32..1.0)), width);
+    }
+    Some(img)
 }
 
 /// Sample `i` of a run: its own random stream, so results do not depend on threads.
@@ -490,12 +502,54 @@ pub fn camera_digits(digits: &Dataset, copies: usize, seed: u64) -> Dataset {
 
 /// `n` views without a readable digit, of which those that preprocessing hands on become
 /// "no digit" samples.
+///
+/// A lone straight stroke is left out: after normalisation a line, a shadow's edge or a
+/// card's edge looks exactly like a 1, and a model taught to refuse it refuses thin 1s.
+/// Whether a straight mark is a 1 or a line is for preprocessing to judge, by where it runs.
 pub fn clutter(others: &Dataset, n: usize, seed: u64) -> Dataset {
     let samples: Vec<Option<([u8; PIXELS], u8)>> = (0..n)
         .into_par_iter()
-        .map(|i| clutter_sample(others, &mut rng_for(seed.wrapping_add(0xC1u64 << 56), i)).map(|d| (d, NO_DIGIT)))
+        .map(|i| {
+            clutter_sample(others, &mut rng_for(seed.wrapping_add(0xC1u64 << 56), i))
+                .filter(|d| !is_lone_stroke(d))
+                .map(|d| (d, NO_DIGIT))
+        })
         .collect();
     collect(samples)
+}
+
+/// Whether a 28×28 image's ink is one straight stroke, as nearly every 1 is and a 7, a 4
+/// or a blot is not.
+pub fn is_lone_stroke(img: &[u8]) -> bool {
+    elongation(img) > 15.0
+}
+
+/// The ink's spread along its main axis over its spread across (the covariance's
+/// eigenvalues): about 40 for a 1 in MNIST, 2 to 4 for the other digits.
+fn elongation(img: &[u8]) -> f64 {
+    let (mut m, mut sx, mut sy) = (0f64, 0f64, 0f64);
+    for (i, &v) in img.iter().enumerate() {
+        let (x, y, v) = ((i % SIDE) as f64, (i / SIDE) as f64, v as f64);
+        m += v;
+        sx += v * x;
+        sy += v * y;
+    }
+    if m == 0.0 {
+        return 0.0;
+    }
+    let (cx, cy) = (sx / m, sy / m);
+    let (mut xx, mut yy, mut xy) = (0f64, 0f64, 0f64);
+    for (i, &v) in img.iter().enumerate() {
+        let (dx, dy, v) = ((i % SIDE) as f64 - cx, (i / SIDE) as f64 - cy, v as f64);
+        xx += v * dx * dx;
+        yy += v * dy * dy;
+        xy += v * dx * dy;
+    }
+    let (xx, yy, xy) = (xx / m, yy / m, xy / m);
+    // The covariance's eigenvalues.
+    let (mean, diff) = ((xx + yy) / 2.0, (((xx - yy) / 2.0).powi(2) + xy * xy).sqrt());
+    let (along, across) = (mean + diff, (mean - diff).max(1e-6));
+    along / across
 }
 
 fn collect(samples: Vec<Option<([u8; PIXELS], u8)>>) -> Dataset {
@@ -526,14 +580,32 @@ mod tests {
         let digits = crate::sim::sim_digits().unwrap();
         let v = style_variants(&digits, 1);
         let ones_and_sevens = digits.labels.iter().filter(|&&l| l == 1 || l == 7).count();
-        assert_eq!(v.len(), ones_and_sevens);
-        // Each variant has more ink than its original: a stroke was added.
-        let originals: Vec<usize> =
-            (0..digits.len()).filter(|&i| digits.labels[i] == 1 || digits.labels[i] == 7).collect();
-        for (k, &i) in originals.iter().enumerate() {
-            let ink = |img: &[u8]| img.iter().map(|&p| p as u32).sum::<u32>();
-            assert!(ink(v.image(k)) > ink(digits.image(i)) + 255, "variant {k} gained a stroke");
-            assert_eq!(v.labels[k], digits.labels[i]);
+        assert!((ones_and_sevens / 5..ones_and_sevens / 2).contains(&v.len()), "{} of {ones_and_sevens}", v.len());
+        assert!(v.labels.iter().all(|&l| l == 1 || l == 7));
+        // A variant has more ink than its original: a stroke was added (unless the writer
+        // had drawn much the same one already).
+        let mut rng = ChaCha8Rng::seed_from_u64(1);
+        let ink = |img: &[u8]| img.iter().map(|&p| p as u32).sum::<u32>();
+        let gained = (0..digits.len())
+            .filter(|&i| digits.labels[i] == 1 || digits.labels[i] == 7)
+            .filter(|&i| {
+                let variant = style_variant(digits.image(i), digits.labels[i], &mut rng).unwrap();
+                ink(&variant) > ink(digits.image(i)) + 255
+            })
+            .count();
+        assert!(gained * 20 >= ones_and_sevens * 19, "{gained} of {ones_and_sevens} gained a stroke");
+    }
+
+    #[test]
+    fn most_ones_are_lone_strokes_and_other_digits_are_not() {
+        let digits = crate::sim::sim_digits().unwrap();
+        let share = |label: u8| {
+            let of: Vec<usize> = (0..digits.len()).filter(|&i| digits.labels[i] == label).collect();
+            of.iter().filter(|&&i| is_lone_stroke(digits.image(i))).count() as f32 / of.len() as f32
+        };
+        assert!(share(1) > 0.95, "ones: {}", share(1));
+        for d in [0, 2, 3, 4, 5, 6, 7, 8, 9] {
+            assert!(share(d) < 0.05, "{d}s: {}", share(d));
         }
     }
 

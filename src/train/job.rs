@@ -181,8 +181,10 @@ pub fn run(a: &Job) -> Result<()> {
         Some(held)
     };
     let validation = if a.calibrate {
-        let (base, mut val) = train_data.split_every(12, a.seed);
-        let (rest, val_domain) = domain.split_every(12, a.seed ^ 1);
+        // A temperature is one number: a thirtieth of the data fits it well, and the rest
+        // still trains the network.
+        let (base, mut val) = train_data.split_every(30, a.seed);
+        let (rest, val_domain) = domain.split_every(30, a.seed ^ 1);
         val.extend(&val_domain);
         (train_data, domain) = (base, rest);
         Some(val)
