@@ -1,14 +1,14 @@
 //! The live view in a real browser: headless Chromium, driven through chromedriver, against
 //! `digitbot --sim --web`. The frame updates, the reading shown is the one in the decision
-//! log, the emergency stop holds the wheels until resume, a label key writes a capture, and
-//! a wrong token gets 401.
+//! log, the emergency stop holds the wheels until resume, a label key writes a capture, a
+//! blank view stays live (no digit, an empty input), and a wrong token gets 401.
 //!
 //! Needs Debian's `chromium` and `chromium-driver` (CI installs them); without them the test
 //! says SKIPPED, or fails under DIGITBOT_REQUIRE_DATA.
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -59,20 +59,14 @@ fn get(port: u16, path: &str) -> (u16, String) {
     (status, text.split_once("\r\n\r\n").map(|(_, b)| b.to_string()).unwrap_or_default())
 }
 
-#[tokio::test(flavor = "current_thread")]
-async fn the_live_view_shows_the_run_and_takes_stop_resume_and_labels() {
-    if !Path::new(CHROMEDRIVER).exists() || !Path::new(CHROMIUM).exists() {
-        digitbot::testdata::missing("chromium and chromedriver", "apt-get install chromium chromium-driver");
-        return;
-    }
-    let dir = tempfile::tempdir().unwrap();
-    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
-    let scenario = dir.path().join("long.toml");
-    std::fs::write(&scenario, "[[segment]]\nseconds = 120\ndigit = 1\n").unwrap();
-    let (decisions, captures) = (dir.path().join("d.jsonl"), dir.path().join("captures"));
+/// `digitbot --sim --web` on a free port, showing one segment (`digit = 1`, `blank = true`)
+/// for two minutes; returns once it says where it listens.
+fn live_bot(dir: &Path, segment: &str, decisions: &Path, captures: &Path) -> (Killed, u16) {
+    let scenario = dir.join(format!("{}.toml", segment.replace([' ', '='], "")));
+    std::fs::write(&scenario, format!("[[segment]]\nseconds = 120\n{segment}\n")).unwrap();
     let port = free_port();
     let mut bot = Command::new(env!("CARGO_BIN_EXE_digitbot"))
-        .current_dir(&root)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
         .env("RUST_LOG", "info")
         .env("DIGITBOT_WEB_TOKEN", TOKEN)
         .args(["--sim", "--scenario"])
@@ -80,20 +74,31 @@ async fn the_live_view_shows_the_run_and_takes_stop_resume_and_labels() {
         .arg("--web")
         .arg(format!("127.0.0.1:{port}"))
         .arg("--decisions")
-        .arg(&decisions)
+        .arg(decisions)
         .arg("--capture")
-        .arg(&captures)
+        .arg(captures)
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
     let stderr = bot.stderr.take().unwrap();
     let bot = Killed(bot);
-    // Up when it says where it listens.
     let mut lines = BufReader::new(stderr).lines();
     let listening = lines.by_ref().take(50).map_while(Result::ok).any(|l| l.contains("live view on http://"));
     assert!(listening, "digitbot announced its live view");
     std::thread::spawn(move || lines.for_each(drop));
+    (bot, port)
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn the_live_view_shows_the_run_and_takes_stop_resume_and_labels() {
+    if !Path::new(CHROMEDRIVER).exists() || !Path::new(CHROMIUM).exists() {
+        digitbot::testdata::missing("chromium and chromedriver", "apt-get install chromium chromium-driver");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let (decisions, captures) = (dir.path().join("d.jsonl"), dir.path().join("captures"));
+    let (bot, port) = live_bot(dir.path(), "digit = 1", &decisions, &captures);
 
     // A wrong token, or none, gets 401 on every path, the page included.
     assert_eq!(get(port, "/").0, 401);
@@ -203,6 +208,21 @@ async fn the_live_view_shows_the_run_and_takes_stop_resume_and_labels() {
     assert!(captures.join(record["frame"].as_str().unwrap()).is_file());
     eventually(5, "the capture counted", async || text("captures").await.filter(|c| c == "1")).await;
 
+    // A blank view: no digit, so no probabilities; the page keeps showing frames, says "no
+    // digit" and shows an empty input, not a broken image.
+    let (blank_bot, blank_port) =
+        live_bot(dir.path(), "blank = true", &dir.path().join("blank.jsonl"), &dir.path().join("blank-captures"));
+    client.goto(&format!("http://127.0.0.1:{blank_port}/?token={TOKEN}")).await.unwrap();
+    let first: u64 = eventually(20, "a first blank frame", async || text("frame-no").await?.parse().ok()).await;
+    eventually(10, "newer blank frames, shown live", async || {
+        let n: u64 = text("frame-no").await?.parse().ok()?;
+        (n > first + 5 && text("status").await? == "live" && text("reading").await? == "no digit").then_some(())
+    })
+    .await;
+    let input = client.find(Locator::Id("input")).await.unwrap().attr("src").await.unwrap().unwrap_or_default();
+    assert!(input.starts_with("data:image/gif"), "an empty input, not a broken image: {input}");
+
     let _ = client.close().await;
     drop(bot);
+    drop(blank_bot);
 }

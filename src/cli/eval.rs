@@ -19,7 +19,8 @@ pub struct EvalArgs {
     pub data: Option<PathBuf>,
     /// Instead: a folder of labelled images (photos, scans, drawings), each read as one
     /// camera frame. Labels come from its manifest.json ([{"file", "label", "kind"}], label
-    /// null or -1 = no digit) or from file names (3_….png, none_….png); accuracy per kind.
+    /// null or -1 = no digit), from file names (3_….png, none_….png), or from a capture
+    /// folder's JSON records; accuracy per kind.
     #[arg(long, value_name = "DIR", conflicts_with_all = ["data", "sim_scenes"])]
     pub images: Option<PathBuf>,
     /// Instead: N camera-like 640×480 scenes per condition (handwritten on paper, on a card
