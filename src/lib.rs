@@ -7,6 +7,7 @@
 pub mod capture;
 pub mod cli;
 pub mod config;
+pub mod controls;
 pub mod data;
 pub mod eval;
 pub mod gray;

@@ -10,12 +10,14 @@ use std::time::Instant;
 use anyhow::{Context, Result};
 
 use crate::config::Config;
+pub use crate::controls::Controls;
 use crate::data::PIXELS;
 use crate::sink::{Actuators, FrameReport, Interruption, Sinks, Stop};
 use crate::source::{Frame, FrameSource, Poll};
-use crate::stage::decide::{Command, Decider, Decision, DecisionConfig};
-use crate::stage::model::{InputScale, Model, Probabilities};
-use crate::stage::preprocess::{Found, NoDigit, Preprocessor, Segmentation};
+use crate::stage::decide::{Command, Decider, DecisionConfig};
+use crate::stage::model::{InputScale, Model};
+use crate::stage::preprocess::Preprocessor;
+pub use crate::stage::{FrameResult, Timings};
 
 /// What a command line may change in the config's pipeline.
 #[derive(Clone, Debug, Default)]
@@ -39,33 +41,6 @@ pub struct Pipeline {
     pub decider: Decider,
     /// Keep each frame's segmentation in its result (for `--dump` and the live view).
     pub keep_segmentation: bool,
-}
-
-/// Milliseconds spent in each stage of one frame.
-#[derive(Clone, Copy, Debug, Default, PartialEq, serde::Serialize)]
-pub struct Timings {
-    pub preprocess: f64,
-    pub model: f64,
-    pub decide: f64,
-}
-
-impl Timings {
-    pub fn total(&self) -> f64 {
-        self.preprocess + self.model + self.decide
-    }
-}
-
-/// What one frame produced.
-#[derive(Clone, Debug)]
-pub struct FrameResult {
-    pub found: Result<Found, NoDigit>,
-    /// The segmentation, when the pipeline keeps it and there was one.
-    pub segmentation: Option<Segmentation>,
-    pub probabilities: Option<Probabilities>,
-    pub decision: Decision,
-    pub timings: Timings,
-    /// Preprocess + model + decision, in milliseconds.
-    pub ms: f64,
 }
 
 fn ms_since(t: Instant) -> f64 {
@@ -120,33 +95,6 @@ impl Pipeline {
         let decision = self.decider.update(frame.t_ms, probabilities.as_ref());
         let timings = Timings { preprocess: preprocess_ms, model: model_ms, decide: ms_since(decide_start) };
         Ok(FrameResult { found, segmentation, probabilities, decision, timings, ms: ms_since(start) })
-    }
-}
-
-/// Holds from outside the loop: the live view's emergency stop and pause.
-#[derive(Debug, Default)]
-pub struct Controls {
-    /// Latched: the wheels stay stopped until `resume`.
-    pub estop: AtomicBool,
-    /// The robot stops acting and the view holds its frame until `resume`.
-    pub paused: AtomicBool,
-}
-
-impl Controls {
-    pub fn resume(&self) {
-        self.estop.store(false, Ordering::SeqCst);
-        self.paused.store(false, Ordering::SeqCst);
-    }
-
-    /// Why the robot is held, if it is.
-    pub fn hold(&self) -> Option<&'static str> {
-        if self.estop.load(Ordering::SeqCst) {
-            Some("e-stop")
-        } else if self.paused.load(Ordering::SeqCst) {
-            Some("paused")
-        } else {
-            None
-        }
     }
 }
 

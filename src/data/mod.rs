@@ -11,6 +11,7 @@ use flate2::read::GzDecoder;
 
 pub mod captures;
 pub mod images;
+pub mod recording;
 
 /// Side of an MNIST image.
 pub const SIDE: usize = 28;

@@ -9,8 +9,8 @@ use image::{GrayImage, Rgb, RgbImage};
 
 use super::{FrameReport, FrameSink};
 use crate::data::SIDE;
-use crate::pipeline::FrameResult;
 use crate::source::Frame;
+use crate::stage::FrameResult;
 
 pub struct Dumper {
     dir: PathBuf,

@@ -11,9 +11,10 @@ use anyhow::Result;
 use serde::Serialize;
 
 use super::{FrameReport, FrameSink, Interruption};
+use crate::controls::Controls;
 use crate::data::PIXELS;
 use crate::gray::Rect;
-use crate::pipeline::{Controls, Timings};
+use crate::stage::Timings;
 
 /// One thing the robot did.
 #[derive(Clone, Debug, PartialEq, Serialize)]

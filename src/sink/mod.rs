@@ -18,8 +18,8 @@ use std::sync::{Arc, Mutex};
 
 use anyhow::Result;
 
-use crate::pipeline::FrameResult;
 use crate::source::Frame;
+use crate::stage::FrameResult;
 
 /// The robot's outputs. Speeds are in -1..=1 (positive = forward).
 pub trait Actuators {

@@ -11,8 +11,8 @@ use std::time::{Duration, Instant};
 use anyhow::{bail, Context, Result};
 
 use super::{Frame, FrameSource, Poll};
-use crate::pipeline::Controls;
-use crate::sink::record::{Event, INDEX};
+use crate::controls::Controls;
+use crate::data::recording::{Event, INDEX};
 
 /// Whether a folder is a recording (rather than a folder of images).
 pub fn is_recording(dir: &Path) -> bool {
