@@ -79,6 +79,9 @@ pub struct ConditionReport {
     pub accuracy: f64,
     /// Scenes with a digit that were read as "no digit".
     pub missed: u64,
+    /// The highest confidence of a wrong digit read (0 when none was): a blank view read as
+    /// a digit at 0.95 is a robot that drives off.
+    pub worst_confidence: f32,
 }
 
 /// `eval --sim-scenes`: every condition, and the mean per-frame time.
@@ -100,7 +103,7 @@ pub fn scenes(pipeline: &mut Pipeline, maker: &SceneMaker, n: u64, dump: Option<
     pipeline.keep_segmentation |= dump.is_some();
     let (mut conditions, mut total_ms, mut frames) = (Vec::new(), 0.0, 0u64);
     for cond in Condition::ALL {
-        let (mut correct, mut missed) = (0, 0);
+        let (mut correct, mut missed, mut worst) = (0, 0, 0.0f32);
         for i in 0..n {
             let scene = maker.scene(cond, i);
             pipeline.decider.reset();
@@ -113,6 +116,9 @@ pub fn scenes(pipeline: &mut Pipeline, maker: &SceneMaker, n: u64, dump: Option<
                 correct += 1;
             } else {
                 missed += (read.is_none()) as u64;
+                if read.is_some() {
+                    worst = worst.max(r.decision.confidence);
+                }
                 if let Some(d) = dump {
                     let stem = format!(
                         "{}-{i:04}-shows-{}-read-{}",
@@ -130,6 +136,7 @@ pub fn scenes(pipeline: &mut Pipeline, maker: &SceneMaker, n: u64, dump: Option<
             correct,
             accuracy: correct as f64 / n.max(1) as f64,
             missed,
+            worst_confidence: worst,
         });
     }
     Ok(ScenesReport {
@@ -143,15 +150,20 @@ pub fn scenes(pipeline: &mut Pipeline, maker: &SceneMaker, n: u64, dump: Option<
 impl std::fmt::Display for ScenesReport {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         for r in &self.conditions {
-            writeln!(
+            write!(
                 f,
-                "{:<36} {:>7.2}%  ({} of {}; {} read as no digit)",
+                "{:<36} {:>7.2}%  ({} of {}; {} read as no digit",
                 r.condition,
                 r.accuracy * 100.0,
                 r.correct,
                 r.n,
                 r.missed
             )?;
+            let wrong = r.n - r.correct - r.missed;
+            if wrong > 0 {
+                write!(f, "; {wrong} misread, the surest at {:.0}%", r.worst_confidence * 100.0)?;
+            }
+            writeln!(f, ")")?;
         }
         writeln!(f, "{:.3} ms per 640x480 frame (preprocess + model + decision)", self.ms_per_frame)
     }
