@@ -8,7 +8,7 @@
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -26,6 +26,15 @@ impl Drop for Killed {
     fn drop(&mut self) {
         let _ = self.0.kill();
         let _ = self.0.wait();
+    }
+}
+
+/// Kills every process whose command line names this (unique) path when the test ends.
+struct Pkill(PathBuf);
+
+impl Drop for Pkill {
+    fn drop(&mut self) {
+        let _ = Command::new("pkill").arg("-f").arg(&self.0).status();
     }
 }
 
@@ -118,6 +127,9 @@ async fn the_live_view_shows_the_run_and_takes_stop_resume_and_labels() {
             .unwrap(),
     );
     let profile = dir.path().join("chromium-profile");
+    // A failing assertion drops chromedriver without closing the session, and its Chromium
+    // would live on: kill whatever runs with this test's profile.
+    let _chromium = Pkill(profile.clone());
     let caps: serde_json::Map<String, Value> = serde_json::from_value(serde_json::json!({
         "goog:chromeOptions": {
             "binary": CHROMIUM,
