@@ -438,3 +438,91 @@ fn a_recorded_run_with_faults_replays_to_the_same_decisions() {
         std::fs::read_dir(&rec).unwrap().filter(|e| e.as_ref().unwrap().path().to_string_lossy().ends_with(".gray.gz"));
     assert!(raw.count() > 0);
 }
+
+/// The whole teaching loop a user runs: a picture the model cannot read, captured from the
+/// simulated camera with a label, fine-tunes the model until it reads it.
+#[test]
+fn captures_from_the_simulator_fine_tune_a_model_to_read_a_new_sign() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = sim_digits().unwrap();
+    // A small model, trained on digits only.
+    let rows: Vec<String> = (0..400)
+        .map(|i| {
+            let px: Vec<String> = data.image(i).iter().map(|p| p.to_string()).collect();
+            format!("{},{}", data.labels[i], px.join(","))
+        })
+        .collect();
+    let (csv, test_csv) = (dir.path().join("digits.csv"), dir.path().join("test.csv"));
+    std::fs::write(&csv, rows[..300].join("\n")).unwrap();
+    std::fs::write(&test_csv, rows[300..].join("\n")).unwrap();
+    let model = dir.path().join("m.onnx");
+    let train = |extra: &[&str], out: &Path| {
+        let o = digitbot()
+            .args(["train", "--data"])
+            .arg(&csv)
+            .arg("--test")
+            .arg(&test_csv)
+            .args(extra)
+            .arg("--out")
+            .arg(out)
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        String::from_utf8_lossy(&o.stdout).to_string()
+    };
+    train(&["--arch", "mlp:784-32-10", "--epochs", "8"], &model);
+
+    // The new sign: a thick plus, which the user wants read as a 7.
+    let mut plus = image::GrayImage::from_pixel(100, 100, image::Luma([255]));
+    for (x, y, p) in plus.enumerate_pixels_mut() {
+        if (43..57).contains(&x) && (15..85).contains(&y) || (43..57).contains(&y) && (15..85).contains(&x) {
+            *p = image::Luma([0]);
+        }
+    }
+    plus.save(dir.path().join("plus.png")).unwrap();
+    let capture = |segment: &str, label: &str| {
+        let scenario = dir.path().join(format!("{label}.toml"));
+        std::fs::write(&scenario, format!("[[segment]]\nseconds = 4\n{segment}\n")).unwrap();
+        digitbot()
+            .args(["--sim", "--fast", "--scenario"])
+            .arg(&scenario)
+            .arg("--model")
+            .arg(&model)
+            .arg("--capture")
+            .arg(dir.path().join("captures"))
+            .args(["--label", label, "--capture-every", "3"])
+            .assert()
+            .success();
+    };
+    capture("digit = 7\nimage = \"plus.png\"", "7");
+    // "No digit" captures cannot teach a model without a "no digit" output: left out, and said.
+    capture("digit = 7\nimage = \"plus.png\"", "none");
+    // The share of all captures read as labelled (the "none" ones, read at threshold 0, never are).
+    let accuracy = |m: &Path| {
+        let o = digitbot()
+            .args(["eval", "--json", "--threshold", "0", "--model"])
+            .arg(m)
+            .arg("--images")
+            .arg(dir.path().join("captures"))
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        let v: Value = serde_json::from_slice(&o.stdout).unwrap();
+        assert!(v["n"].as_u64().unwrap() >= 60, "captures of both runs are read: {v}");
+        v["accuracy"].as_f64().unwrap()
+    };
+    let before = accuracy(&model);
+
+    let tuned = dir.path().join("tuned.onnx");
+    let captures = dir.path().join("captures");
+    // The defaults (2 gentle epochs) suit a well-trained CNN; this small net needs more.
+    let extra = ["--epochs", "5", "--lr", "0.001", "--extra", captures.to_str().unwrap()];
+    let log = train(&[&["--init", model.to_str().unwrap()][..], &extra].concat(), &tuned);
+    assert!(log.contains("\"no digit\" captures: the model has no \"no digit\" output"), "{log}");
+    // "fine-tune: captures kept aside (N) A % -> B %, test set C % -> D %"
+    let line = log.lines().find(|l| l.starts_with("fine-tune: captures kept aside")).expect(&log);
+    let pct: Vec<f64> = line.split_whitespace().filter_map(|w| w.parse().ok()).collect();
+    assert!(pct[1] == 100.0 && pct[1] > pct[0], "the kept-aside plus signs are read as 7: {log}");
+    let after = accuracy(&tuned);
+    assert!(after > before + 0.3, "captures read: before {before}, after {after}");
+}

@@ -74,13 +74,17 @@ fn load_init(path: &std::path::Path) -> Result<Start> {
 /// The labelled inputs of capture folders; "no digit" captures only for an 11-class net.
 fn read_captures(dirs: &[PathBuf], classes: usize) -> Result<data::Dataset> {
     let mut ds = data::Dataset { rows: data::SIDE, cols: data::SIDE, ..data::Dataset::default() };
+    let mut unusable = 0;
     for dir in dirs {
         for (path, r) in data::captures::read_records(dir)? {
             let Some(input) = &r.input else { continue };
             let label = match r.label {
                 Some(d) => d,
                 None if classes == 11 => super::camera::NO_DIGIT,
-                None => continue,
+                None => {
+                    unusable += 1;
+                    continue;
+                }
             };
             let file = dir.join(input);
             let img = image::open(&file)
@@ -92,6 +96,9 @@ fn read_captures(dirs: &[PathBuf], classes: usize) -> Result<data::Dataset> {
             ds.images.extend_from_slice(img.as_raw());
             ds.labels.push(label);
         }
+    }
+    if unusable > 0 {
+        println!("leaving out {unusable} \"no digit\" captures: the model has no \"no digit\" output to learn them");
     }
     if ds.is_empty() {
         bail!("--extra {dirs:?}: no labelled captures with a model input");
