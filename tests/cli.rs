@@ -187,19 +187,26 @@ fn eval_reports_json_accuracy_on_idx_files() {
     assert_eq!(v["per_class"].as_array().unwrap().len(), 10);
 }
 
-#[test]
-fn train_on_csv_exports_a_model_the_firmware_uses() {
-    let dir = tempfile::tempdir().unwrap();
-    let data = sim_digits().unwrap();
+/// The first 400 fixture digits as the lecture's CSV (label, then 784 pixels a row): 300 to
+/// train on, 100 to test.
+fn write_csv(data: &Dataset, dir: &Path) -> (PathBuf, PathBuf) {
     let rows: Vec<String> = (0..400)
         .map(|i| {
             let px: Vec<String> = data.image(i).iter().map(|p| p.to_string()).collect();
             format!("{},{}", data.labels[i], px.join(","))
         })
         .collect();
-    let (csv, test_csv) = (dir.path().join("digits.csv"), dir.path().join("test.csv"));
+    let (csv, test_csv) = (dir.join("digits.csv"), dir.join("test.csv"));
     std::fs::write(&csv, rows[..300].join("\n")).unwrap();
     std::fs::write(&test_csv, rows[300..].join("\n")).unwrap();
+    (csv, test_csv)
+}
+
+#[test]
+fn train_on_csv_exports_a_model_the_firmware_uses() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = sim_digits().unwrap();
+    let (csv, test_csv) = write_csv(&data, dir.path());
     let model = dir.path().join("m.onnx");
     let report = dir.path().join("report");
     digitbot()
@@ -446,15 +453,7 @@ fn captures_from_the_simulator_fine_tune_a_model_to_read_a_new_sign() {
     let dir = tempfile::tempdir().unwrap();
     let data = sim_digits().unwrap();
     // A small model, trained on digits only.
-    let rows: Vec<String> = (0..400)
-        .map(|i| {
-            let px: Vec<String> = data.image(i).iter().map(|p| p.to_string()).collect();
-            format!("{},{}", data.labels[i], px.join(","))
-        })
-        .collect();
-    let (csv, test_csv) = (dir.path().join("digits.csv"), dir.path().join("test.csv"));
-    std::fs::write(&csv, rows[..300].join("\n")).unwrap();
-    std::fs::write(&test_csv, rows[300..].join("\n")).unwrap();
+    let (csv, test_csv) = write_csv(&data, dir.path());
     let model = dir.path().join("m.onnx");
     let train = |extra: &[&str], out: &Path| {
         let o = digitbot()
