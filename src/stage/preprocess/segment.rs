@@ -2,8 +2,8 @@
 
 use super::{Params, Polarity};
 use crate::gray::{
-    closing, closing_into, max_filter_into, opening, opening_into, percentile, transpose, Component, FilterScratch,
-    Gray, GrayBuf, Labeller, Rect,
+    closing, closing_into, max_filter_into, opening, opening_into, percentile, transpose, transpose_u8, Component,
+    FilterScratch, Gray, GrayBuf, Labeller, Rect,
 };
 
 /// Bright frames are paper with dark ink; dark frames hold light ink.
@@ -226,7 +226,7 @@ pub(super) fn line_pixels_into(mask: &[u8], w: usize, h: usize, min_frac: f32, s
         }
     };
     runs(mask, w, &mut s.h_run, &mut s.h_far);
-    transpose(mask, w, h, &mut s.t_mask);
+    transpose_u8(mask, w, h, &mut s.t_mask);
     runs(&s.t_mask, h, &mut s.t_run, &mut s.t_far);
     transpose(&s.t_run, h, w, &mut s.v_run);
     transpose(&s.t_far, h, w, &mut s.v_far);
