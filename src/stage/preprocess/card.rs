@@ -13,6 +13,7 @@ pub(super) struct CardScratch {
     b: GrayBuf,
     bright: Vec<u8>,
     outside: Vec<u8>,
+    ends: Vec<(f32, f32)>,
     labeller: Labeller,
     around: Labeller,
     /// The card found, at the working image's size (1 inside).
@@ -59,10 +60,11 @@ pub(super) fn find_card_into(work: Gray, radius: usize, s: &mut CardScratch, f: 
     if !(0.04..=0.92).contains(&frac) || card.bbox.width().min(card.bbox.height()) < MIN_CARD_SIDE {
         return false;
     }
-    // A card is one solid piece (a rectangle, somewhat tilted or foreshortened), and what
-    // lies around it is floor, reaching the edges of the view. Paper between the bold
-    // strokes of a close-up digit is neither.
-    if card.area * 10 < card.bbox.width() * card.bbox.height() * 6 {
+    // A card is one solid piece (a rectangle, somewhat tilted or foreshortened: it fills
+    // most of the smallest rectangle around it, at whatever tilt), and what lies around it
+    // is floor, reaching the edges of the view. Paper between the bold strokes of a
+    // close-up digit is neither.
+    if (card.area as f32) < 0.6 * tightest_box(labels, card.label, w, &mut s.ends) {
         return false;
     }
     s.outside.clear();
@@ -111,4 +113,55 @@ pub(super) fn find_card_into(work: Gray, radius: usize, s: &mut CardScratch, f: 
         }
     }
     true
+}
+
+/// The area of the smallest rectangle, at any tilt (in steps of 5°), around the pixels
+/// labelled `label`: a tilted card fills only part of its upright box.
+fn tightest_box(labels: &[u32], label: u32, w: usize, ends: &mut Vec<(f32, f32)>) -> f32 {
+    // Each row's first and last pixel of the region are all the extents need.
+    ends.clear();
+    for (y, row) in labels.chunks_exact(w).enumerate() {
+        if let Some(x0) = row.iter().position(|&l| l == label) {
+            let x1 = row.iter().rposition(|&l| l == label).unwrap_or(x0);
+            ends.extend([(x0 as f32, y as f32), (x1 as f32, y as f32)]);
+        }
+    }
+    (0..18)
+        .map(|k| {
+            let (sin, cos) = (k as f32 * 5.0).to_radians().sin_cos();
+            let (mut u0, mut u1, mut v0, mut v1) = (f32::MAX, f32::MIN, f32::MAX, f32::MIN);
+            for &(x, y) in ends.iter() {
+                let (u, v) = (x * cos + y * sin, y * cos - x * sin);
+                (u0, u1, v0, v1) = (u0.min(u), u1.max(u), v0.min(v), v1.max(v));
+            }
+            (u1 - u0 + 1.0) * (v1 - v0 + 1.0)
+        })
+        .fold(f32::MAX, f32::min)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A 160×120 working view of a floor at 70 with a region at 210 where `inside(x, y)`.
+    fn view(inside: impl Fn(f32, f32) -> bool) -> Vec<u8> {
+        let (w, h) = (160, 120);
+        (0..w * h).map(|i| if inside((i % w) as f32, (i / w) as f32) { 210 } else { 70 }).collect()
+    }
+
+    #[test]
+    fn a_tilted_card_is_a_card_and_an_l_shape_is_not() {
+        // A 90×60 card turned by 30° fills only half of its upright box.
+        let (sin, cos) = 30f32.to_radians().sin_cos();
+        let card = view(|x, y| {
+            let (dx, dy) = (x - 80.0, y - 60.0);
+            (dx * cos + dy * sin).abs() < 45.0 && (dy * cos - dx * sin).abs() < 30.0
+        });
+        let mask = find_card(Gray::new(&card, 160, 120).unwrap(), 10).expect("the tilted card");
+        assert_eq!(mask[60 * 160 + 80], 1, "its middle is inside");
+        assert_eq!(mask[5 * 160 + 5], 0, "the floor in a corner is not");
+        // Two bars at a right angle are bright and sharp-edged, but not one solid piece.
+        let l_shape = view(|x, y| (30.0..130.0).contains(&x) && (20.0..100.0).contains(&y) && (x < 55.0 || y > 75.0));
+        assert_eq!(find_card(Gray::new(&l_shape, 160, 120).unwrap(), 10), None);
+    }
 }
