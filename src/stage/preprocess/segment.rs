@@ -387,7 +387,11 @@ pub(super) fn choose_digit(
         || biggest.is_some_and(|c| {
             let fills = c.bbox.height() * 10 >= h * 8;
             let stroky = c.area * 10 <= c.bbox.width() * c.bbox.height() * 6;
-            fills && stroky && card.is_none()
+            // A digit may be cut by the edges of a tight crop, but only here and there;
+            // what lies around a sheet held up to the camera runs along them, over more
+            // than three eighths of the way round.
+            let rim = c.border_contact * 4 > (w + h) * 3;
+            fills && stroky && !rim && card.is_none()
         });
     // Running along an edge (a table's, the frame's) or across the picture from one edge to
     // another (a shadow, a table edge) is not a digit; a digit written large may still
