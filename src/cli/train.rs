@@ -81,7 +81,7 @@ pub struct TrainArgs {
     pub camera: Option<usize>,
     /// Train an 11th output, "no digit", on what preprocessing finds in N views without a
     /// readable digit (shadows, card and paper edges, lines, specks, half digits, digits run
-    /// together, scribbles).
+    /// together, scribbles). With --init of a 10-output model, the output is added to it.
     #[arg(long, value_name = "N")]
     pub clutter: Option<usize>,
     /// Keep a twelfth of the training samples aside, fit a temperature on them so confidence

@@ -113,7 +113,7 @@ pub fn run(a: &Job) -> Result<()> {
     if let Some(t) = a.threads {
         rayon::ThreadPoolBuilder::new().num_threads(t).build_global().context("--threads")?;
     }
-    let start = a.init.as_deref().map(load_init).transpose()?;
+    let mut start = a.init.as_deref().map(load_init).transpose()?;
     let mut train_data = data::read_any(&a.data, Split::Train)?;
     let test_path = a.test.clone().unwrap_or(a.data.clone());
     let mut test_data = if a.test.is_none() && !a.data.is_dir() {
@@ -155,9 +155,15 @@ pub fn run(a: &Job) -> Result<()> {
         );
         domain.extend(&cam);
     }
-    let classes = if let Some(s) = &start {
+    let classes = if let Some(s) = &mut start {
         if a.clutter.is_some() && s.classes == 10 {
-            bail!("--clutter: the model given to --init has no \"no digit\" output to train");
+            // A reader that already reads digits well learns "no digit" as one more output
+            // on the features it has, instead of starting afresh.
+            if !s.net.add_class() {
+                bail!("--clutter: the model given to --init does not end in a dense layer to add \"no digit\" to");
+            }
+            s.classes = 11;
+            println!("adding a \"no digit\" output to the model given to --init");
         }
         s.classes
     } else if a.clutter.is_some() {

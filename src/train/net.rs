@@ -584,6 +584,17 @@ impl<T: Real> Net<T> {
         self.layers.last().map_or(0, |l| l.output_shape().len())
     }
 
+    /// One more output, as a new row of the last dense layer: zero weights and a bias that
+    /// makes it unlikely at first, so the outputs there were keep their meaning while it
+    /// learns. False when the network does not end in a dense layer.
+    pub fn add_class(&mut self) -> bool {
+        let Some(Layer::Dense { input, output, w, b }) = self.layers.last_mut() else { return false };
+        w.resize(w.len() + *input, T::zero());
+        b.push(T::from_f64(-4.0));
+        *output += 1;
+        true
+    }
+
     pub fn param_count(&self) -> usize {
         self.layers.iter().flat_map(|l| l.params()).map(|p| p.len()).sum()
     }
@@ -732,6 +743,29 @@ mod tests {
             }
         }
         check(&mut net, 2, &mut rng);
+    }
+
+    #[test]
+    fn an_added_class_starts_unlikely_and_leaves_the_others_in_order() {
+        let mut rng = ChaCha8Rng::seed_from_u64(4);
+        let mut net: Net<f64> = Net {
+            layers: vec![Layer::dense_he(6, 5, &mut rng), Layer::Relu { len: 5 }, Layer::dense_he(5, 3, &mut rng)],
+            loss: Loss::SoftmaxCe,
+        };
+        let x: Vec<f64> = (0..6).map(|i| i as f64 / 6.0).collect();
+        let before = net.forward(&x, 1);
+        assert!(net.add_class());
+        assert_eq!(net.classes(), 4);
+        let after = net.forward(&x, 1);
+        assert_eq!(&after[..3], &before[..], "the old outputs are unchanged");
+        assert_eq!(after[3], -4.0, "the new one starts at its bias");
+        // Its row trains like any other: the gradient reaches it.
+        let mut g = net.zero_grads();
+        net.loss_and_grads(&x, &[3], 1.0, &mut g);
+        assert!(g[2][0][15..].iter().any(|v| v.abs() > 1e-6) && g[2][1][3] < 0.0);
+        // A network that does not end in a dense layer cannot grow one.
+        net.layers.push(Layer::Relu { len: 4 });
+        assert!(!net.add_class());
     }
 
     #[test]
