@@ -229,7 +229,7 @@ impl Preprocessor {
             }
             s.labeller.label(&s.mask, &s.ink, ww, wh);
             let card = s.has_card.then_some(s.card.mask.as_slice());
-            if !choose_digit(&s.labeller, &s.ink, card, ww, wh, p, small, &mut s.chosen) {
+            if !choose_digit(&s.labeller, &s.ink, card, ww, wh, p, small, factor == 1, &mut s.chosen) {
                 return Err(NoDigit::NoDigitShape);
             }
             width = s.stroke_width();

@@ -344,6 +344,7 @@ pub(super) fn choose_digit(
     h: usize,
     p: &Params,
     small: bool,
+    low_res: bool,
     chosen: &mut Chosen,
 ) -> bool {
     let (pixel_labels, comps) = (&labeller.labels, &labeller.comps);
@@ -380,12 +381,13 @@ pub(super) fn choose_digit(
             .filter(|(_, c)| c.area >= speck && edge_step(c, pixel_labels, ink, w, h) >= MIN_EDGE_STEP)
             .map(|(i, _)| i),
     );
-    // A crop: a small image, or one whose biggest mark fills most of its height and is made
-    // of strokes rather than a solid region (a floor, a shadow).
+    // A crop: a small image, or one whose biggest mark fills most of its height (in a
+    // low-resolution view, where a close-up digit is often cut by an edge, 70 % of it) and
+    // is made of strokes rather than a solid region (a floor, a shadow).
     let biggest = chosen.candidates.iter().map(|&i| &comps[i]).max_by_key(|c| c.mass);
     let crop = small
         || biggest.is_some_and(|c| {
-            let fills = c.bbox.height() * 10 >= h * 8;
+            let fills = c.bbox.height() * 10 >= h * if low_res { 7 } else { 8 };
             let stroky = c.area * 10 <= c.bbox.width() * c.bbox.height() * 6;
             // A digit may be cut by the edges of a tight crop, but only here and there;
             // what lies around a sheet held up to the camera runs along them, over more
