@@ -57,8 +57,9 @@ impl Default for Params {
 /// them and touch their edges.
 pub const CROP_SIDE: usize = 64;
 
-/// A card lying on the floor is looked for only in views at least this many working pixels
-/// high and wide (a 640×480 camera frame is 160×120).
+/// A card lying on the floor is looked for in views at least this many working pixels high
+/// and wide (a 640×480 camera frame is 160×120), and in smaller ones only when they are
+/// mostly dark floor.
 const MIN_CARD_VIEW: usize = 100;
 
 /// A digit at least this many working pixels long, drawn in strokes at least
@@ -202,10 +203,15 @@ impl Preprocessor {
         let (ww, wh) = (s.mean.w, s.mean.h);
         let radius = (ww.max(wh) / 16).max(4);
         // A card or sheet lying on a darker floor: look for the digit only on it, as dark
-        // ink, so the card's edges are never taken for strokes. Only in camera-sized views:
-        // in a small or close-up picture, paper between bold strokes can look like a card.
+        // ink, so the card's edges are never taken for strokes. In camera-sized views, and in
+        // smaller ones (a low-resolution camera) where the floor fills most of the view: in a
+        // close-up of paper, paper between bold strokes can look like a card, and without
+        // the search a card on a dark floor would be read as light ink, its tilted edges as
+        // strokes.
+        let camera_sized = ww.min(wh) >= MIN_CARD_VIEW;
+        let mostly_floor = || guess_polarity(&s.mean.pixels) == Polarity::LightOnDark;
         s.has_card = match p.polarity {
-            Polarity::Auto | Polarity::DarkOnLight if ww.min(wh) >= MIN_CARD_VIEW => {
+            Polarity::Auto | Polarity::DarkOnLight if camera_sized || mostly_floor() => {
                 find_card_into(s.mean.view(), radius, &mut s.card, &mut s.filter)
             }
             _ => false,
