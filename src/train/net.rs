@@ -585,7 +585,7 @@ impl<T: Real> Net<T> {
     }
 
     /// One more output, as a new row of the last dense layer: zero weights and a bias that
-    /// makes it unlikely at first, so the outputs there were keep their meaning while it
+    /// makes it unlikely at first, so the outputs already there keep their meaning while it
     /// learns. False when the network does not end in a dense layer.
     pub fn add_class(&mut self) -> bool {
         let Some(Layer::Dense { input, output, w, b }) = self.layers.last_mut() else { return false };
