@@ -30,8 +30,8 @@ fn each_failure_kind_is_read() {
     // thin pen in a large photo, a defocused marker, a shadow band, a card edge leaving the
     // frame, a phone photo stored sideways, a continental 1, a sheet held up to a webcam with
     // the room along two edges, a close-up 8 cut by the edge of a 160×120 frame, a 96×96 view
-    // of a card on a dark floor with and without a digit.
-    assert_eq!(report.n, 14);
+    // of a card on a dark floor with and without a digit, dark ink on grey paper in a dim photo.
+    assert_eq!(report.n, 15);
     let wrong: Vec<String> = report
         .misread
         .iter()
@@ -40,10 +40,9 @@ fn each_failure_kind_is_read() {
     assert!(wrong.is_empty(), "misread: {wrong:#?}");
 }
 
-/// The accuracy the default model reaches on ../shared/data/realdigits-dev (123 of 127); it
-/// may only go up. (The 10-output model before it read one more, a continental 1 at 65 %
-/// where this one says 57 %, under the threshold.)
-const REALDIGITS_DEV_FLOOR: f64 = 0.968;
+/// The accuracy reached on ../shared/data/realdigits-dev (124 of 127) when this test was
+/// written; it may only go up.
+const REALDIGITS_DEV_FLOOR: f64 = 0.97;
 
 #[test]
 fn the_real_digit_development_set_stays_read() {

@@ -2,13 +2,36 @@
 
 use super::{Params, Polarity};
 use crate::gray::{
-    closing, closing_into, max_filter_into, opening, opening_into, percentile, transpose, transpose_u8, Component,
-    FilterScratch, Gray, GrayBuf, Labeller, Rect,
+    closing, closing_into, max_filter_into, opening, opening_into, transpose, transpose_u8, Component, FilterScratch,
+    Gray, GrayBuf, Labeller, Rect,
 };
 
-/// Bright frames are paper with dark ink; dark frames hold light ink.
+/// Which way round ink and paper are. Paper is most of the picture and ink the few pixels
+/// farthest from it: dark ink when the darkest 2 % lie farther below the median than the
+/// brightest 2 % lie above it, whatever the paper's own brightness (grey paper in a dim
+/// photo is still paper). When neither side stands out, bright frames are paper.
 pub fn guess_polarity(img: &[u8]) -> Polarity {
-    if percentile(img, 0.5) >= 100 {
+    let mut hist = [0u32; 256];
+    for &v in img {
+        hist[v as usize] += 1;
+    }
+    let n = img.len() as u64;
+    let at = |q: u64| {
+        let mut acc = 0u64;
+        hist.iter()
+            .position(|&c| {
+                acc += c as u64;
+                acc * 100 >= q * n
+            })
+            .unwrap_or(255) as i32
+    };
+    let (low, median, high) = (at(2), at(50), at(98));
+    let (dark_tail, bright_tail) = (median - low, high - median);
+    if dark_tail > 2 * bright_tail.max(8) {
+        Polarity::DarkOnLight
+    } else if bright_tail > 2 * dark_tail.max(8) {
+        Polarity::LightOnDark
+    } else if median >= 100 {
         Polarity::DarkOnLight
     } else {
         Polarity::LightOnDark
@@ -445,6 +468,20 @@ pub(super) fn choose_digit(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn polarity_follows_the_ink_not_the_papers_brightness() {
+        // A field of `paper` with 5 % of `ink` pixels.
+        let view =
+            |paper: u8, ink: u8| -> Vec<u8> { (0..1000).map(|i| if i % 20 == 0 { ink } else { paper }).collect() };
+        assert_eq!(guess_polarity(&view(200, 30)), Polarity::DarkOnLight, "pen on white paper");
+        assert_eq!(guess_polarity(&view(88, 35)), Polarity::DarkOnLight, "pen on grey paper, dimly lit");
+        assert_eq!(guess_polarity(&view(40, 210)), Polarity::LightOnDark, "chalk on a board");
+        assert_eq!(guess_polarity(&view(0, 255)), Polarity::LightOnDark, "MNIST");
+        // Nothing stands out: bright is paper, dark is not.
+        assert_eq!(guess_polarity(&[150; 100]), Polarity::DarkOnLight);
+        assert_eq!(guess_polarity(&[60; 100]), Polarity::LightOnDark);
+    }
 
     #[test]
     fn hysteresis_keeps_faint_parts_joined_to_strong_ones() {
