@@ -311,19 +311,24 @@ pub fn otsu(img: &[u8]) -> (u8, f32, f32) {
 
 /// The value below which `q` of the pixels lie (q in 0..=1).
 pub fn percentile(img: &[u8], q: f32) -> u8 {
+    percentiles(img, [q])[0]
+}
+
+/// [`percentile`] for several `qs` (in increasing order) from one histogram.
+pub fn percentiles<const N: usize>(img: &[u8], qs: [f32; N]) -> [u8; N] {
     let mut hist = [0usize; 256];
     for &v in img {
         hist[v as usize] += 1;
     }
-    let target = ((img.len() as f32 * q).ceil() as usize).clamp(1, img.len().max(1));
-    let mut acc = 0;
-    for (v, &n) in hist.iter().enumerate() {
-        acc += n;
-        if acc >= target {
-            return v as u8;
+    let (mut acc, mut v) = (0, 0);
+    qs.map(|q| {
+        let target = ((img.len() as f32 * q).ceil() as usize).clamp(1, img.len().max(1));
+        while v < 255 && acc + hist[v] < target {
+            acc += hist[v];
+            v += 1;
         }
-    }
-    255
+        v as u8
+    })
 }
 
 /// The k-th largest value (k from 1), 0 when there are fewer than k values.

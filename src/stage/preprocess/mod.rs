@@ -208,17 +208,16 @@ impl Preprocessor {
         // close-up of paper, paper between bold strokes can look like a card, and without
         // the search a card on a dark floor would be read as light ink, its tilted edges as
         // strokes.
+        // The guess is made at most once, and only when needed.
+        let mut guessed = None;
         let camera_sized = ww.min(wh) >= MIN_CARD_VIEW;
-        let mostly_floor = || guess_polarity(&s.mean.pixels) == Polarity::LightOnDark;
-        s.has_card = match p.polarity {
-            Polarity::Auto | Polarity::DarkOnLight if camera_sized || mostly_floor() => {
-                find_card_into(s.mean.view(), radius, &mut s.card, &mut s.filter)
-            }
-            _ => false,
-        };
+        let search = matches!(p.polarity, Polarity::Auto | Polarity::DarkOnLight)
+            && (camera_sized
+                || *guessed.get_or_insert_with(|| guess_polarity(&s.mean.pixels)) == Polarity::LightOnDark);
+        s.has_card = search && find_card_into(s.mean.view(), radius, &mut s.card, &mut s.filter);
         let polarity = match (p.polarity, s.has_card) {
             (_, true) => Polarity::DarkOnLight,
-            (Polarity::Auto, false) => guess_polarity(&s.mean.pixels),
+            (Polarity::Auto, false) => guessed.unwrap_or_else(|| guess_polarity(&s.mean.pixels)),
             (other, false) => other,
         };
         let small = w.max(h) <= CROP_SIDE;

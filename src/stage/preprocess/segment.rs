@@ -2,8 +2,8 @@
 
 use super::{Params, Polarity};
 use crate::gray::{
-    closing, closing_into, max_filter_into, opening, opening_into, transpose, transpose_u8, Component, FilterScratch,
-    Gray, GrayBuf, Labeller, Rect,
+    closing, closing_into, max_filter_into, opening, opening_into, percentiles, transpose, transpose_u8, Component,
+    FilterScratch, Gray, GrayBuf, Labeller, Rect,
 };
 
 /// Which way round ink and paper are. Paper is most of the picture and ink the few pixels
@@ -11,21 +11,7 @@ use crate::gray::{
 /// brightest 2 % lie above it, whatever the paper's own brightness (grey paper in a dim
 /// photo is still paper). When neither side stands out, bright frames are paper.
 pub fn guess_polarity(img: &[u8]) -> Polarity {
-    let mut hist = [0u32; 256];
-    for &v in img {
-        hist[v as usize] += 1;
-    }
-    let n = img.len() as u64;
-    let at = |q: u64| {
-        let mut acc = 0u64;
-        hist.iter()
-            .position(|&c| {
-                acc += c as u64;
-                acc * 100 >= q * n
-            })
-            .unwrap_or(255) as i32
-    };
-    let (low, median, high) = (at(2), at(50), at(98));
+    let [low, median, high] = percentiles(img, [0.02, 0.5, 0.98]).map(i32::from);
     let (dark_tail, bright_tail) = (median - low, high - median);
     if dark_tail > 2 * bright_tail.max(8) {
         Polarity::DarkOnLight
