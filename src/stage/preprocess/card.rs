@@ -102,6 +102,24 @@ pub(super) fn find_card_into(work: Gray, radius: usize, s: &mut CardScratch, f: 
     s.a.h = h;
     s.a.pixels.clear();
     s.a.pixels.extend(labels.iter().map(|&l| if l == label { 255 } else { 0 }));
+    // The closing also fills a strip of floor narrower than its window between the card's
+    // edge and the view's: dark pixels near the view's edge, joined to it through dark
+    // pixels, are floor, not the card's ink.
+    s.bright.clear();
+    s.bright.extend(s.a.pixels.iter().zip(&s.small.pixels).enumerate().map(|(i, (&m, &v))| {
+        let (x, y) = (i % w, i / w);
+        let near_edge = x.min(y).min(w - 1 - x).min(h - 1 - y) < r;
+        (m != 0 && v < t && near_edge) as u8
+    }));
+    s.around.label(&s.bright, &s.bright, w, h);
+    if s.around.comps.iter().any(|c| c.border_contact > 0) {
+        let comps = &s.around.comps;
+        for (m, &l) in s.a.pixels.iter_mut().zip(&s.around.labels) {
+            if l != 0 && comps[l as usize - 1].border_contact > 0 {
+                *m = 0;
+            }
+        }
+    }
     // Shrunk by two pixels here (four at working resolution) to stay clear of the edge.
     min_filter_into(s.a.view(), 2, &mut s.b, f);
     s.mask.clear();
@@ -163,5 +181,22 @@ mod tests {
         // Two bars at a right angle are bright and sharp-edged, but not one solid piece.
         let l_shape = view(|x, y| (30.0..130.0).contains(&x) && (20.0..100.0).contains(&y) && (x < 55.0 || y > 75.0));
         assert_eq!(find_card(Gray::new(&l_shape, 160, 120).unwrap(), 10), None);
+    }
+
+    #[test]
+    fn a_strip_of_floor_between_the_card_and_the_views_edge_is_not_card() {
+        // The card ends 6 px above the view's bottom edge; the search's closing (a window of
+        // 10 working pixels) would fill that strip, and the floor in it became ink.
+        let card = view(|x, y| (20.0..140.0).contains(&x) && (10.0..114.0).contains(&y));
+        let mask = find_card(Gray::new(&card, 160, 120).unwrap(), 10).expect("the card");
+        assert_eq!(mask[60 * 160 + 80], 1, "its middle is inside");
+        assert!((114..120).all(|y| mask[y * 160 + 80] == 0), "the strip below it is not");
+        // A dark stroke in the middle of the card stays inside it.
+        let mut marked = card.clone();
+        for y in 40..80 {
+            marked[y * 160 + 78..y * 160 + 82].fill(30);
+        }
+        let mask = find_card(Gray::new(&marked, 160, 120).unwrap(), 10).expect("the card");
+        assert!((40..80).all(|y| mask[y * 160 + 80] == 1));
     }
 }

@@ -339,6 +339,12 @@ impl Chosen {
     }
 }
 
+/// Made of strokes rather than a solid region (a floor, a shadow): filling at most 60 % of
+/// its box.
+fn stroky(c: &Component) -> bool {
+    c.area * 10 <= c.bbox.width() * c.bbox.height() * 6
+}
+
 /// Blobs whose edges rise more gently than this (grey levels per working pixel) are
 /// shadows and lighting, not ink. Shadows measure 3-7; a defocused marker stroke 20.
 const MIN_EDGE_STEP: f32 = 10.0;
@@ -397,24 +403,28 @@ pub(super) fn choose_digit(
     let crop = small
         || biggest.is_some_and(|c| {
             let fills = c.bbox.height() * 10 >= h * if low_res { 7 } else { 8 };
-            let stroky = c.area * 10 <= c.bbox.width() * c.bbox.height() * 6;
             // A digit may be cut by the edges of a tight crop, but only here and there;
             // what lies around a sheet held up to the camera runs along them, over more
             // than three eighths of the way round.
             let rim = c.border_contact * 4 > (w + h) * 3;
-            fills && stroky && !rim && card.is_none()
+            fills && stroky(c) && !rim && card.is_none()
         });
     // Running along an edge (a table's, the frame's) or across the picture from one edge to
     // another (a shadow, a table edge) is not a digit; a digit written large may still
     // touch one edge at a point. Inside a card, whose edge is already cut away, only a blob
     // hugging the edge for half its outline is an edge.
+    // A stroke that runs into the edge (a digit written to the paper's edge, blurred wide)
+    // meets it over no more than about twice its thickness — its area over its length —
+    // and reaches from it well into the view.
     let card_contact = &chosen.card_contact;
     let along_edge = |c: &Component| {
         let n = c.border_contact;
         let k = card_contact[c.label as usize - 1];
         let edges = c.sides.count_ones();
-        (!crop && ((n > 3 && n * 4 > c.bbox.width().max(c.bbox.height())) || edges >= 2))
-            || k * 2 > c.bbox.width() + c.bbox.height()
+        let long = c.bbox.width().max(c.bbox.height());
+        let depth = if c.sides & 0b0011 != 0 { c.bbox.height() } else { c.bbox.width() };
+        let stroke_end = stroky(c) && n * long <= 2 * c.area && depth * 2 >= n * 5;
+        (!crop && ((n > 3 && n * 4 > long && !stroke_end) || edges >= 2)) || k * 2 > c.bbox.width() + c.bbox.height()
     };
     chosen.candidates.retain(|&i| !along_edge(&comps[i]));
     let min_h = ((h as f32 * p.min_height).round() as usize).max(2);
