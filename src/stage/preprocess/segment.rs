@@ -105,6 +105,7 @@ pub fn remove_lines(mask: &mut [u8], w: usize, h: usize, min_frac: f32) {
 
 /// How a stretch of mask qualifies as a line.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord)]
+#[repr(u8)]
 pub(super) enum Reach {
     #[default]
     Short,
@@ -121,11 +122,13 @@ const THIN_ACROSS: usize = 2;
 
 impl Reach {
     fn thin_enough(self, across: usize) -> bool {
-        match self {
-            Reach::Short => false,
-            Reach::Across => across <= THIN_ACROSS,
-            Reach::Out => across <= THIN_OUT,
-        }
+        across < self.thinner_than()
+    }
+
+    /// The thickness a line of this reach stays under (0 for none), as a number so a
+    /// whole row is checked without branches.
+    fn thinner_than(self) -> usize {
+        [0, THIN_ACROSS + 1, THIN_OUT + 1][self as usize]
     }
 }
 
@@ -203,6 +206,11 @@ pub(super) fn line_pixels_into(mask: &[u8], w: usize, h: usize, min_frac: f32, s
             far.fill(Reach::Short);
             let mut a = 0;
             while a < along {
+                // Masks are mostly empty: skip them eight bytes at a time.
+                if row.get(a..a + 8).is_some_and(|word| word.iter().all(|&v| v == 0)) {
+                    a += 8;
+                    continue;
+                }
                 if row[a] == 0 {
                     a += 1;
                     continue;
@@ -241,15 +249,15 @@ pub(super) fn line_pixels_into(mask: &[u8], w: usize, h: usize, min_frac: f32, s
     transpose(&s.t_far, h, w, &mut s.v_far);
     // Straight lines: a long run, thin across.
     s.line.clear();
-    s.line.extend(
-        (0..mask.len())
-            .map(|i| s.h_far[i].thin_enough(s.v_run[i] as usize) || s.v_far[i].thin_enough(s.h_run[i] as usize)),
-    );
+    s.line.extend(s.h_far.iter().zip(&s.v_run).zip(s.v_far.iter().zip(&s.h_run)).map(|((&hf, &vr), (&vf, &hr))| {
+        ((vr as usize) < hf.thinner_than()) | ((hr as usize) < vf.thinner_than())
+    }));
     // Slightly tilted lines break into short runs: follow their thin pixels instead.
     for horizontal in [true, false] {
         let across = if horizontal { &s.v_run } else { &s.h_run };
         s.thin.clear();
-        s.thin.extend((0..mask.len()).map(|i| (mask[i] != 0 && across[i] as usize <= THIN_OUT) as u8));
+        // Off the mask the runs are 0 long.
+        s.thin.extend(across.iter().map(|&a| ((1..=THIN_OUT as u16).contains(&a)) as u8));
         s.labeller.label(&s.thin, &s.thin, w, h);
         let long = |c: &Component| {
             let (r, extent) = if horizontal {
@@ -279,10 +287,16 @@ pub(super) fn line_pixels_into(mask: &[u8], w: usize, h: usize, min_frac: f32, s
         (x > 0 && line[i - 1]) || (x + 1 < w && line[i + 1]) || (y > 0 && line[i - w]) || (y + 1 < h && line[i + w])
     };
     s.crossings.clear();
-    s.crossings.extend(
-        (0..mask.len())
-            .filter(|&i| s.h_far[i] != Reach::Short && s.v_far[i] != Reach::Short && !line[i] && near_line(i)),
-    );
+    for (row, (hf, vf)) in s.h_far.chunks_exact(w).zip(s.v_far.chunks_exact(w)).enumerate() {
+        if hf.iter().zip(vf).all(|(&a, &b)| (a == Reach::Short) | (b == Reach::Short)) {
+            continue;
+        }
+        s.crossings.extend(
+            (0..w)
+                .map(|x| row * w + x)
+                .filter(|&i| s.h_far[i] != Reach::Short && s.v_far[i] != Reach::Short && !line[i] && near_line(i)),
+        );
+    }
     for &i in &s.crossings {
         s.line[i] = true;
     }
