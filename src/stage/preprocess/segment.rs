@@ -147,6 +147,11 @@ pub(super) struct LineScratch {
     crossings: Vec<usize>,
     bridged: GrayBuf,
     filter: FilterScratch,
+    /// Per blob of the bridged mask: might hold a line.
+    candidate: Vec<bool>,
+    /// The mask in the box around the candidate blobs, their pixels only; its lines.
+    sub: Vec<u8>,
+    sub_line: Vec<bool>,
     /// True where a pixel belongs to a line.
     pub line: Vec<bool>,
 }
@@ -188,16 +193,41 @@ pub(super) fn line_pixels_into(mask: &[u8], w: usize, h: usize, min_frac: f32, s
         reach_of(c.bbox.width(), left_right, w) != Reach::Short
             || reach_of(c.bbox.height(), top_bottom, h) != Reach::Short
     };
-    if !s.labeller.comps.iter().any(might_be_line) {
-        s.line.clear();
-        s.line.resize(mask.len(), false);
+    s.line.clear();
+    s.line.resize(mask.len(), false);
+    s.candidate.clear();
+    s.candidate.extend(s.labeller.comps.iter().map(might_be_line));
+    let Some(u) = s
+        .labeller
+        .comps
+        .iter()
+        .filter(|c| s.candidate[c.label as usize - 1])
+        .map(|c| c.bbox)
+        .reduce(|a, b| a.union(&b))
+    else {
         return;
+    };
+    // Each run, thin stretch and crossing below lies within one such blob: the search runs
+    // on the box around them, on their pixels alone, and gives the same lines as on the
+    // whole view. Positions in the box are offset by (x0, y0) in the view.
+    let (full_w, full_h, x0, y0) = (w, h, u.x0, u.y0);
+    let (w, h) = (u.width(), u.height());
+    s.sub.clear();
+    for y in u.y0..=u.y1 {
+        let at = y * full_w + u.x0..=y * full_w + u.x1;
+        s.sub.extend(
+            mask[at.clone()]
+                .iter()
+                .zip(&s.labeller.labels[at])
+                .map(|(&m, &l)| (m != 0 && s.candidate[l as usize - 1]) as u8),
+        );
     }
+    let mask = &s.sub;
     // For each direction: the length of the run through each pixel, and how far the run —
     // bridging gaps of up to GAP pixels, where noise broke a faint line — reaches. Along
     // rows of `m` (`along` wide); columns are rows of the transposed mask.
     const GAP: usize = 2;
-    let runs = |m: &[u8], along: usize, len: &mut Vec<u16>, far: &mut Vec<Reach>| {
+    let runs = |m: &[u8], along: usize, off: usize, side: usize, len: &mut Vec<u16>, far: &mut Vec<Reach>| {
         len.resize(m.len(), 0);
         far.resize(m.len(), Reach::Short);
         for ((row, len), far) in m.chunks_exact(along).zip(len.chunks_exact_mut(along)).zip(far.chunks_exact_mut(along))
@@ -230,7 +260,7 @@ pub(super) fn line_pixels_into(mask: &[u8], w: usize, h: usize, min_frac: f32, s
                         None => break,
                     }
                 }
-                let r = reach(start, end, along);
+                let r = reach(start + off, end + off, side);
                 if r != Reach::Short {
                     for (f, &v) in far[start..end].iter_mut().zip(&row[start..end]) {
                         if v != 0 {
@@ -242,16 +272,20 @@ pub(super) fn line_pixels_into(mask: &[u8], w: usize, h: usize, min_frac: f32, s
             }
         }
     };
-    runs(mask, w, &mut s.h_run, &mut s.h_far);
+    runs(mask, w, x0, full_w, &mut s.h_run, &mut s.h_far);
     transpose_u8(mask, w, h, &mut s.t_mask);
-    runs(&s.t_mask, h, &mut s.t_run, &mut s.t_far);
+    runs(&s.t_mask, h, y0, full_h, &mut s.t_run, &mut s.t_far);
     transpose(&s.t_run, h, w, &mut s.v_run);
     transpose(&s.t_far, h, w, &mut s.v_far);
     // Straight lines: a long run, thin across.
-    s.line.clear();
-    s.line.extend(s.h_far.iter().zip(&s.v_run).zip(s.v_far.iter().zip(&s.h_run)).map(|((&hf, &vr), (&vf, &hr))| {
-        ((vr as usize) < hf.thinner_than()) | ((hr as usize) < vf.thinner_than())
-    }));
+    s.sub_line.clear();
+    s.sub_line.extend(
+        s.h_far
+            .iter()
+            .zip(&s.v_run)
+            .zip(s.v_far.iter().zip(&s.h_run))
+            .map(|((&hf, &vr), (&vf, &hr))| ((vr as usize) < hf.thinner_than()) | ((hr as usize) < vf.thinner_than())),
+    );
     // Slightly tilted lines break into short runs: follow their thin pixels instead.
     for horizontal in [true, false] {
         let across = if horizontal { &s.v_run } else { &s.h_run };
@@ -261,9 +295,9 @@ pub(super) fn line_pixels_into(mask: &[u8], w: usize, h: usize, min_frac: f32, s
         s.labeller.label(&s.thin, &s.thin, w, h);
         let long = |c: &Component| {
             let (r, extent) = if horizontal {
-                (reach(c.bbox.x0, c.bbox.x1 + 1, w), c.bbox.width())
+                (reach(x0 + c.bbox.x0, x0 + c.bbox.x1 + 1, full_w), c.bbox.width())
             } else {
-                (reach(c.bbox.y0, c.bbox.y1 + 1, h), c.bbox.height())
+                (reach(y0 + c.bbox.y0, y0 + c.bbox.y1 + 1, full_h), c.bbox.height())
             };
             // Mean thickness: area over length.
             r.thin_enough(c.area.div_ceil(extent.max(1)))
@@ -272,7 +306,7 @@ pub(super) fn line_pixels_into(mask: &[u8], w: usize, h: usize, min_frac: f32, s
             continue;
         }
         let comps = &s.labeller.comps;
-        for (l, is_line) in s.labeller.labels.iter().zip(s.line.iter_mut()) {
+        for (l, is_line) in s.labeller.labels.iter().zip(s.sub_line.iter_mut()) {
             if *l != 0 && long(&comps[*l as usize - 1]) {
                 *is_line = true;
             }
@@ -281,7 +315,7 @@ pub(super) fn line_pixels_into(mask: &[u8], w: usize, h: usize, min_frac: f32, s
     // Where two lines cross (grid paper) the mask is thick both ways: a pixel on long runs
     // both ways, next to a line pixel, is a crossing. A solid region is on long runs too,
     // but not next to a thin line, except along its edge.
-    let line = &s.line;
+    let line = &s.sub_line;
     let near_line = |i: usize| {
         let (x, y) = (i % w, i / w);
         (x > 0 && line[i - 1]) || (x + 1 < w && line[i + 1]) || (y > 0 && line[i - w]) || (y + 1 < h && line[i + w])
@@ -298,7 +332,10 @@ pub(super) fn line_pixels_into(mask: &[u8], w: usize, h: usize, min_frac: f32, s
         );
     }
     for &i in &s.crossings {
-        s.line[i] = true;
+        s.sub_line[i] = true;
+    }
+    for (row, sub) in s.line[y0 * full_w..].chunks_exact_mut(full_w).zip(s.sub_line.chunks_exact(w)) {
+        row[x0..x0 + w].copy_from_slice(sub);
     }
 }
 
@@ -546,6 +583,30 @@ mod tests {
         let mut mask: Vec<u8> = (0..w * h).map(|i| (i % w % 8 == 0 || i / w % 8 == 0) as u8).collect();
         remove_lines(&mut mask, w, h, 0.35);
         assert_eq!(mask, vec![0; w * h]);
+    }
+
+    #[test]
+    fn a_line_is_measured_against_the_whole_view() {
+        // The search runs on the box around the blobs that might be lines; a line's reach
+        // is still its length against the view's side, and leaving the view means its
+        // edge. In a 160×120 view: a line from x = 90 out of the right edge (70 px, over
+        // 0.35 of the width) goes; one from x = 110 (50 px) is too short and stays, as
+        // does a stroke in the middle; a line down from the top edge (60 of 120) goes.
+        let (w, h) = (160, 120);
+        let mut mask = vec![0u8; w * h];
+        mask[30 * w + 90..31 * w].fill(1);
+        mask[90 * w + 110..91 * w].fill(1);
+        for y in 0..60 {
+            mask[y * w + 20] = 1;
+        }
+        for y in 50..80 {
+            mask[y * w + 60..y * w + 64].fill(1);
+        }
+        let line = line_pixels(&mask, w, h, 0.35);
+        assert!((90..160).all(|x| line[30 * w + x]), "the long line");
+        assert!((110..160).all(|x| !line[90 * w + x]), "the short one");
+        assert!((0..60).all(|y| line[y * w + 20]), "the line from the top");
+        assert!((50..80).all(|y| !line[y * w + 61]), "the stroke");
     }
 
     #[test]
