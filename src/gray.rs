@@ -129,8 +129,68 @@ struct Band {
     hi2: Vec<u8>,
 }
 
+/// A band's columns from some column on (only the kinds being made are up to date).
+struct BandView<'a> {
+    sums: &'a [u16],
+    lo: &'a [u8],
+    hi: &'a [u8],
+}
+
+impl Band {
+    fn view(&self, from: usize) -> BandView<'_> {
+        BandView {
+            sums: self.sums.get(from..).unwrap_or(&[]),
+            lo: self.lo.get(from..).unwrap_or(&[]),
+            hi: self.hi.get(from..).unwrap_or(&[]),
+        }
+    }
+}
+
 /// [`pool`] into buffers that are reused from frame to frame.
 pub fn pool_into(
+    src: Gray,
+    f: usize,
+    mean: &mut GrayBuf,
+    dark: &mut GrayBuf,
+    light: &mut GrayBuf,
+    s: &mut PoolScratch,
+) {
+    pool_cells::<true, true, true>(src, f, mean, dark, light, s)
+}
+
+/// Which of [`pool`]'s three downscalings to make.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Pools {
+    pub mean: bool,
+    pub dark: bool,
+    pub light: bool,
+}
+
+/// [`pool_into`] making only the downscalings `which` asks for (the others' buffers are
+/// left as they were): a reader of dark ink on paper never needs the brightest values.
+pub fn pool_some_into(
+    src: Gray,
+    f: usize,
+    which: Pools,
+    mean: &mut GrayBuf,
+    dark: &mut GrayBuf,
+    light: &mut GrayBuf,
+    s: &mut PoolScratch,
+) {
+    let run = match (which.mean, which.dark, which.light) {
+        (true, true, true) => pool_cells::<true, true, true>,
+        (true, true, false) => pool_cells::<true, true, false>,
+        (true, false, true) => pool_cells::<true, false, true>,
+        (true, false, false) => pool_cells::<true, false, false>,
+        (false, true, true) => pool_cells::<false, true, true>,
+        (false, true, false) => pool_cells::<false, true, false>,
+        (false, false, true) => pool_cells::<false, false, true>,
+        (false, false, false) => return,
+    };
+    run(src, f, mean, dark, light, s)
+}
+
+fn pool_cells<const MEAN: bool, const DARK: bool, const LIGHT: bool>(
     src: Gray,
     f: usize,
     mean: &mut GrayBuf,
@@ -141,11 +201,13 @@ pub fn pool_into(
     let (w, h) = (src.w, src.h);
     let f = f.max(1);
     let (ow, oh) = (w.div_ceil(f), h.div_ceil(f));
-    for b in [&mut *mean, &mut *dark, &mut *light] {
-        b.w = ow;
-        b.h = oh;
-        b.pixels.clear();
-        b.pixels.resize(ow * oh, 0);
+    for (b, wanted) in [(&mut *mean, MEAN), (&mut *dark, DARK), (&mut *light, LIGHT)] {
+        if wanted {
+            b.w = ow;
+            b.h = oh;
+            b.pixels.clear();
+            b.pixels.resize(ow * oh, 0);
+        }
     }
     let b = &mut s.band;
     for oy in 0..oh {
@@ -154,32 +216,48 @@ pub fn pool_into(
         // Column sums, minima and maxima over the band's rows: plain element-wise
         // operations on whole rows, which the compiler turns into vector instructions.
         let first = src.row(rows.start);
-        b.sums.clear();
-        b.sums.extend(first.iter().map(|&v| v as u16));
-        b.lo.clear();
-        b.lo.extend_from_slice(first);
-        b.hi.clear();
-        b.hi.extend_from_slice(first);
+        if MEAN {
+            b.sums.clear();
+            b.sums.extend(first.iter().map(|&v| v as u16));
+        }
+        if DARK {
+            b.lo.clear();
+            b.lo.extend_from_slice(first);
+        }
+        if LIGHT {
+            b.hi.clear();
+            b.hi.extend_from_slice(first);
+        }
         for y in rows.skip(1) {
             let row = src.row(y);
-            for (sum, &v) in b.sums.iter_mut().zip(row) {
-                *sum += v as u16;
+            if MEAN {
+                for (sum, &v) in b.sums.iter_mut().zip(row) {
+                    *sum += v as u16;
+                }
             }
-            for (lo, &v) in b.lo.iter_mut().zip(row) {
-                *lo = (*lo).min(v);
+            if DARK {
+                for (lo, &v) in b.lo.iter_mut().zip(row) {
+                    *lo = (*lo).min(v);
+                }
             }
-            for (hi, &v) in b.hi.iter_mut().zip(row) {
-                *hi = (*hi).max(v);
+            if LIGHT {
+                for (hi, &v) in b.hi.iter_mut().zip(row) {
+                    *hi = (*hi).max(v);
+                }
             }
         }
         // Then across each cell's columns.
         let at = oy * ow..(oy + 1) * ow;
-        let out = (&mut mean.pixels[at.clone()], &mut dark.pixels[at.clone()], &mut light.pixels[at]);
+        let out = (
+            if MEAN { &mut mean.pixels[at.clone()] } else { &mut [][..] },
+            if DARK { &mut dark.pixels[at.clone()] } else { &mut [][..] },
+            if LIGHT { &mut light.pixels[at] } else { &mut [][..] },
+        );
         match f {
-            2 => reduce_cells::<2>(b, n_rows, out),
-            4 => reduce_cells::<4>(b, n_rows, out),
-            8 => reduce_cells::<8>(b, n_rows, out),
-            _ => reduce_cells_any(f, &b.sums, &b.lo, &b.hi, n_rows, out),
+            2 => reduce_cells::<2, MEAN, DARK, LIGHT>(b, w, n_rows, out),
+            4 => reduce_cells::<4, MEAN, DARK, LIGHT>(b, w, n_rows, out),
+            8 => reduce_cells::<8, MEAN, DARK, LIGHT>(b, w, n_rows, out),
+            _ => reduce_cells_any::<MEAN, DARK, LIGHT>(f, &b.view(0), n_rows, out),
         }
     }
 }
@@ -190,45 +268,63 @@ type CellOut<'a> = (&'a mut [u8], &'a mut [u8], &'a mut [u8]);
 /// Neighbours are combined at distance 1, then 2, then 4, along the whole row into the
 /// second buffer and back — element-wise, so in vector instructions — until the first
 /// column of each cell holds the cell's result.
-fn reduce_cells<const F: usize>(band: &mut Band, n_rows: u32, out: CellOut) {
-    let w = band.sums.len();
+fn reduce_cells<const F: usize, const MEAN: bool, const DARK: bool, const LIGHT: bool>(
+    band: &mut Band,
+    w: usize,
+    n_rows: u32,
+    out: CellOut,
+) {
     let full = w / F;
+    let cells = w.div_ceil(F);
     // The last, narrower cell first, from its columns as they are.
-    if full < out.0.len() {
+    if full < cells {
         let a = full * F;
-        reduce_cells_any(
+        reduce_cells_any::<MEAN, DARK, LIGHT>(
             F,
-            &band.sums[a..],
-            &band.lo[a..],
-            &band.hi[a..],
+            &band.view(a),
             n_rows,
-            (&mut out.0[full..], &mut out.1[full..], &mut out.2[full..]),
+            (
+                if MEAN { &mut out.0[full..] } else { &mut [][..] },
+                if DARK { &mut out.1[full..] } else { &mut [][..] },
+                if LIGHT { &mut out.2[full..] } else { &mut [][..] },
+            ),
         );
     }
     let n = full * F;
     let mut step = 1;
     while step < F {
-        // Columns past `n - step` have no neighbour at this distance; they are not a
-        // cell's first column, so they are left as they were.
-        combine(&mut band.sums, &mut band.sums2, n, step, |x, y| x + y);
-        combine(&mut band.lo, &mut band.lo2, n, step, u8::min);
-        combine(&mut band.hi, &mut band.hi2, n, step, u8::max);
+        if MEAN {
+            combine(&mut band.sums, &mut band.sums2, n, step, |x, y| x + y);
+        }
+        if DARK {
+            combine(&mut band.lo, &mut band.lo2, n, step, u8::min);
+        }
+        if LIGHT {
+            combine(&mut band.hi, &mut band.hi2, n, step, u8::max);
+        }
         step *= 2;
     }
-    let count = n_rows * F as u32;
-    let firsts = band.sums[..n]
-        .chunks_exact(F)
-        .zip(band.lo[..n].chunks_exact(F))
-        .zip(band.hi[..n].chunks_exact(F))
-        .map(|((s, l), h)| (s[0], l[0], h[0]));
-    let outs = out.0.iter_mut().zip(out.1.iter_mut()).zip(out.2.iter_mut());
-    for (((m, d), b), (sum, lo, hi)) in outs.zip(firsts) {
-        let sum = sum as u32;
-        // A full cell's count is known at compile time: no division instruction.
-        *m = if n_rows as usize == F { (sum + (F * F / 2) as u32) / (F * F) as u32 } else { (sum + count / 2) / count }
-            as u8;
-        *d = lo;
-        *b = hi;
+    if MEAN {
+        let count = n_rows * F as u32;
+        for (m, s) in out.0.iter_mut().zip(band.sums[..n].chunks_exact(F)) {
+            let sum = s[0] as u32;
+            // A full cell's count is known at compile time: no division instruction.
+            *m = if n_rows as usize == F {
+                (sum + (F * F / 2) as u32) / (F * F) as u32
+            } else {
+                (sum + count / 2) / count
+            } as u8;
+        }
+    }
+    if DARK {
+        for (d, l) in out.1.iter_mut().zip(band.lo[..n].chunks_exact(F)) {
+            *d = l[0];
+        }
+    }
+    if LIGHT {
+        for (b, h) in out.2.iter_mut().zip(band.hi[..n].chunks_exact(F)) {
+            *b = h[0];
+        }
     }
 }
 
@@ -246,13 +342,27 @@ fn combine<T: Copy + Default>(a: &mut Vec<T>, spare: &mut Vec<T>, n: usize, step
     std::mem::swap(a, spare);
 }
 
-fn reduce_cells_any(f: usize, sums: &[u16], lo: &[u8], hi: &[u8], n_rows: u32, out: CellOut) {
-    let cells = sums.chunks(f).zip(lo.chunks(f)).zip(hi.chunks(f));
-    for (((c, l), h), ((m, d), b)) in cells.zip(out.0.iter_mut().zip(out.1.iter_mut()).zip(out.2.iter_mut())) {
-        let n = n_rows * c.len() as u32;
-        *m = ((c.iter().map(|&v| v as u32).sum::<u32>() + n / 2) / n) as u8;
-        *d = l.iter().fold(255, |a, &v| a.min(v));
-        *b = h.iter().fold(0, |a, &v| a.max(v));
+fn reduce_cells_any<const MEAN: bool, const DARK: bool, const LIGHT: bool>(
+    f: usize,
+    band: &BandView,
+    n_rows: u32,
+    out: CellOut,
+) {
+    if MEAN {
+        for (c, m) in band.sums.chunks(f).zip(out.0.iter_mut()) {
+            let n = n_rows * c.len() as u32;
+            *m = ((c.iter().map(|&v| v as u32).sum::<u32>() + n / 2) / n) as u8;
+        }
+    }
+    if DARK {
+        for (l, d) in band.lo.chunks(f).zip(out.1.iter_mut()) {
+            *d = l.iter().fold(255, |a, &v| a.min(v));
+        }
+    }
+    if LIGHT {
+        for (h, b) in band.hi.chunks(f).zip(out.2.iter_mut()) {
+            *b = h.iter().fold(0, |a, &v| a.max(v));
+        }
     }
 }
 
@@ -948,6 +1058,32 @@ mod tests {
                         assert_eq!(mean.pixels[at], ((sum + n / 2) / n) as u8, "{w}x{h} f={f}");
                         assert_eq!(dark.pixels[at], *cell.iter().min().unwrap());
                         assert_eq!(light.pixels[at], *cell.iter().max().unwrap());
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn pooling_some_gives_what_pooling_all_gives_and_leaves_the_rest() {
+        // One scratch through frames of several widths and every choice of outputs, as the
+        // preprocessor reuses it: each output made equals pooling all three; each not made
+        // keeps its old contents.
+        let mut s = PoolScratch::default();
+        for (w, h) in [(64, 48), (37, 23), (640, 480), (9, 30)] {
+            let px: Vec<u8> = (0..w * h).map(|i| ((i * 7919) % 251) as u8).collect();
+            let img = Gray::new(&px, w, h).unwrap();
+            for f in [2, 3, 4] {
+                let all = pool(img, f);
+                for k in 1..8u8 {
+                    let which = Pools { mean: k & 1 != 0, dark: k & 2 != 0, light: k & 4 != 0 };
+                    let old = GrayBuf { w: 1, h: 1, pixels: vec![7] };
+                    let (mut mean, mut dark, mut light) = (old.clone(), old.clone(), old.clone());
+                    pool_some_into(img, f, which, &mut mean, &mut dark, &mut light, &mut s);
+                    for (made, got, want) in
+                        [(which.mean, &mean, &all.0), (which.dark, &dark, &all.1), (which.light, &light, &all.2)]
+                    {
+                        assert_eq!(got, if made { want } else { &old }, "{w}x{h} f={f} {which:?}");
                     }
                 }
             }

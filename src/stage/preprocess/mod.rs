@@ -17,7 +17,7 @@ pub use segment::{background, guess_polarity, hysteresis, ink_map, line_pixels, 
 
 use crate::data::PIXELS;
 pub use crate::gray::Rect;
-use crate::gray::{kth_largest, pool_into, FilterScratch, Gray, GrayBuf, Labeller, PoolScratch};
+use crate::gray::{kth_largest, pool_some_into, FilterScratch, Gray, GrayBuf, Labeller, PoolScratch, Pools};
 use card::{find_card_into, CardScratch};
 use normalise::{extract, ExtractScratch, Working};
 use segment::{background_into, choose_digit, hysteresis_into, ink_map_into, line_pixels_into, Chosen, LineScratch};
@@ -198,8 +198,12 @@ impl Preprocessor {
         };
         let factor = w.max(h).div_ceil(p.working_side.max(1)).max(1);
         s.factor = factor;
-        // The cells' means show lighting and paper; their extremes keep thin strokes whole.
-        pool_into(img, factor, &mut s.mean, &mut s.dark, &mut s.light, &mut s.pool);
+        // The cells' means show lighting and paper; their extremes keep thin strokes whole:
+        // the darkest values for dark ink, the brightest for light ink. The extreme the ink
+        // turns out to need is made now if it is the likely one, and later if not.
+        let light_first = p.polarity == Polarity::LightOnDark;
+        let first = Pools { mean: true, dark: !light_first, light: light_first };
+        pool_some_into(img, factor, first, &mut s.mean, &mut s.dark, &mut s.light, &mut s.pool);
         let (ww, wh) = (s.mean.w, s.mean.h);
         let radius = (ww.max(wh) / 16).max(4);
         // A card or sheet lying on a darker floor: look for the digit only on it, as dark
@@ -220,6 +224,11 @@ impl Preprocessor {
             (Polarity::Auto, false) => guessed.unwrap_or_else(|| guess_polarity(&s.mean.pixels)),
             (other, false) => other,
         };
+        let light = polarity == Polarity::LightOnDark;
+        if light != light_first {
+            let more = Pools { mean: false, dark: !light, light };
+            pool_some_into(img, factor, more, &mut s.mean, &mut s.dark, &mut s.light, &mut s.pool);
+        }
         let small = w.max(h) <= CROP_SIDE;
         // The paper estimate's window is much wider than a stroke (lighting changes smoothly
         // enough for a closing of this size to follow it), and wider again when the digit's
