@@ -205,7 +205,7 @@ fn pool_cells<const MEAN: bool, const DARK: bool, const LIGHT: bool>(
         if wanted {
             b.w = ow;
             b.h = oh;
-            b.pixels.clear();
+            // Every cell is written below: no need to clear it first.
             b.pixels.resize(ow * oh, 0);
         }
     }

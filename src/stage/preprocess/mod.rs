@@ -149,6 +149,9 @@ struct Scratch {
     light: GrayBuf,
     pool: PoolScratch,
     filter: FilterScratch,
+    /// The card search's own: its pictures are a quarter the size, and buffers shared
+    /// between the two would be regrown (and cleared) twice a frame.
+    card_filter: FilterScratch,
     card: CardScratch,
     has_card: bool,
     bg: GrayBuf,
@@ -218,7 +221,7 @@ impl Preprocessor {
         let search = matches!(p.polarity, Polarity::Auto | Polarity::DarkOnLight)
             && (camera_sized
                 || *guessed.get_or_insert_with(|| guess_polarity(&s.mean.pixels)) == Polarity::LightOnDark);
-        s.has_card = search && find_card_into(s.mean.view(), radius, &mut s.card, &mut s.filter);
+        s.has_card = search && find_card_into(s.mean.view(), radius, &mut s.card, &mut s.card_filter);
         let polarity = match (p.polarity, s.has_card) {
             (_, true) => Polarity::DarkOnLight,
             (Polarity::Auto, false) => guessed.unwrap_or_else(|| guess_polarity(&s.mean.pixels)),
