@@ -865,11 +865,17 @@ impl Labeller {
         for y in 0..h {
             let row = &mask[y * w..(y + 1) * w];
             let here = self.runs.len();
+            // Runs of the row above, left to right: those ending left of a run end left of
+            // every later run too, and are passed over for good.
+            let mut above = prev.start;
             let mut x = 0;
             while x < w {
-                // Masks are mostly empty: skip them eight bytes at a time.
+                // Masks are mostly empty: skip them eight bytes at a time, to the first
+                // set byte of the first word that has one.
                 while let Some(word) = row.get(x..x + 8) {
-                    if word.iter().any(|&v| v != 0) {
+                    let word = u64::from_le_bytes(word.try_into().unwrap_or_else(|_| unreachable!()));
+                    if word != 0 {
+                        x += word.trailing_zeros() as usize / 8;
                         break;
                     }
                     x += 8;
@@ -882,15 +888,33 @@ impl Labeller {
                     continue;
                 }
                 let start = x;
+                // To the run's end, eight bytes at a time while none is zero: a word's
+                // first zero byte is the lowest one whose high bit is set in
+                // (v - 0x01…) & !v & 0x80… (Hacker's Delight 6–1).
+                while let Some(word) = row.get(x..x + 8) {
+                    let v = u64::from_le_bytes(word.try_into().unwrap_or_else(|_| unreachable!()));
+                    let zeros = v.wrapping_sub(0x0101_0101_0101_0101) & !v & 0x8080_8080_8080_8080;
+                    if zeros != 0 {
+                        x += zeros.trailing_zeros() as usize / 8;
+                        break;
+                    }
+                    x += 8;
+                }
                 while x < w && row[x] != 0 {
                     x += 1;
                 }
                 let me = self.runs.len() as u32;
                 self.runs.push((y as u32, start as u32, x as u32));
                 self.parent.push(me);
-                for p in prev.clone() {
+                while above < prev.end && self.runs[above].2 < start as u32 {
+                    above += 1;
+                }
+                for p in above..prev.end {
                     let (_, ps, pe) = self.runs[p];
-                    if ps <= x as u32 && start as u32 <= pe {
+                    if ps > x as u32 {
+                        break;
+                    }
+                    if start as u32 <= pe {
                         let (a, b) = (Self::find(&mut self.parent, p as u32), Self::find(&mut self.parent, me));
                         // The older run's root stays the root: components keep scan order.
                         let (lo, hi) = (a.min(b), a.max(b));
@@ -1335,15 +1359,21 @@ mod tests {
             seed ^= seed << 17;
             seed
         };
-        for _ in 0..300 {
-            let (w, h) = (1 + (next() % 24) as usize, 1 + (next() % 24) as usize);
+        // Any non-zero byte is set (the labeller reads masks eight bytes at a time); one
+        // labeller reused throughout, as the preprocessor does.
+        let mut reused = Labeller::default();
+        for _ in 0..600 {
+            let (w, h) = (1 + (next() % 40) as usize, 1 + (next() % 24) as usize);
             let density = next() % 100;
-            let mask: Vec<u8> = (0..w * h).map(|_| (next() % 100 < density) as u8).collect();
+            let mask: Vec<u8> =
+                (0..w * h).map(|_| if next() % 100 < density { 1 + (next() % 255) as u8 } else { 0 }).collect();
             let weight: Vec<u8> = (0..w * h).map(|_| next() as u8).collect();
             let (la, ca) = components(&mask, &weight, w, h);
             let (lb, cb) = flood_fill(&mask, &weight, w, h);
             assert_eq!(la, lb, "{w}x{h}");
             assert_eq!(format!("{ca:?}"), format!("{cb:?}"), "{w}x{h}");
+            reused.label(&mask, &weight, w, h);
+            assert_eq!(reused.labels, lb, "{w}x{h}, reused");
         }
     }
 

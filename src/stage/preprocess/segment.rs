@@ -237,9 +237,13 @@ pub(super) fn line_pixels_into(mask: &[u8], w: usize, h: usize, min_frac: f32, s
             let mut a = 0;
             while a < along {
                 // Masks are mostly empty: skip them eight bytes at a time.
-                if row.get(a..a + 8).is_some_and(|word| word.iter().all(|&v| v == 0)) {
-                    a += 8;
-                    continue;
+                if let Some(word) = row.get(a..a + 8) {
+                    let word = u64::from_le_bytes(word.try_into().unwrap_or_else(|_| unreachable!()));
+                    if word == 0 {
+                        a += 8;
+                        continue;
+                    }
+                    a += word.trailing_zeros() as usize / 8;
                 }
                 if row[a] == 0 {
                     a += 1;
