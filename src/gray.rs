@@ -960,6 +960,21 @@ impl Labeller {
             self.labels[y * w + x0..y * w + x1].fill(c.label);
         }
     }
+
+    /// Sets `out` (the last mask's size, cleared here) to 1 on the components `keep`
+    /// chooses: run by run, not pixel by pixel.
+    pub fn paint(&self, out: &mut Vec<u8>, keep: impl Fn(&Component) -> bool) {
+        out.clear();
+        out.resize(self.labels.len(), 0);
+        let w = self.width;
+        // After labelling, each run's `id` is its component's index.
+        for (&(y, x0, x1), &id) in self.runs.iter().zip(&self.id) {
+            if keep(&self.comps[id as usize]) {
+                let row = y as usize * w;
+                out[row + x0 as usize..row + x1 as usize].fill(1);
+            }
+        }
+    }
 }
 
 /// The smallest rectangle holding every non-zero value.
@@ -1374,6 +1389,11 @@ mod tests {
             assert_eq!(format!("{ca:?}"), format!("{cb:?}"), "{w}x{h}");
             reused.label(&mask, &weight, w, h);
             assert_eq!(reused.labels, lb, "{w}x{h}, reused");
+            // Painting chosen components gives the pixels whose component was chosen.
+            let mut painted = Vec::new();
+            reused.paint(&mut painted, |c| c.area % 2 == 0);
+            let want: Vec<u8> = lb.iter().map(|&l| (l != 0 && cb[l as usize - 1].area % 2 == 0) as u8).collect();
+            assert_eq!(painted, want, "{w}x{h}, painted");
         }
     }
 

@@ -84,9 +84,7 @@ pub(super) fn hysteresis_into(
     weak.clear();
     weak.extend(ink.iter().map(|&v| (v >= lo) as u8));
     labeller.label(weak, ink, w, h);
-    let comps = &labeller.comps;
-    out.clear();
-    out.extend(labeller.labels.iter().map(|&l| (l != 0 && comps[l as usize - 1].peak >= hi) as u8));
+    labeller.paint(out, |c| c.peak >= hi);
 }
 
 /// Removes long, thin marks — ruled lines, grid lines, a pen line across the page — so a
