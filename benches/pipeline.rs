@@ -10,7 +10,7 @@ use criterion::{criterion_group, criterion_main, Criterion};
 use digitbot::config::Config;
 use digitbot::pipeline::{Overrides, Pipeline};
 use digitbot::sim::scenario::Scenario;
-use digitbot::sim::scenes::{load_fonts, Condition, SceneMaker};
+use digitbot::sim::scenes::{load_fonts, SceneMaker};
 use digitbot::source::sim::SimCamera;
 use digitbot::source::{Frame, FrameSource, Poll};
 use digitbot::stage::preprocess::Preprocessor;
@@ -25,13 +25,10 @@ fn bench(c: &mut Criterion) {
     let digits = digitbot::sim::sim_digits().expect("built-in digits");
     let fonts = load_fonts(&[std::path::PathBuf::from("/usr/share/fonts")]);
     let maker = SceneMaker { width: 640, height: 480, digits: &digits, fonts: &fonts, seed: 21 };
-    let mut frames: Vec<Frame> = Condition::ALL
-        .iter()
-        .flat_map(|&cond| (0..PER_CONDITION).map(move |i| (cond, i)))
-        .map(|(cond, i)| {
-            let s = maker.scene(cond, i);
-            Frame { width: s.width, height: s.height, pixels: s.pixels, t_ms: 0 }
-        })
+    let mut frames: Vec<Frame> = maker
+        .sample(PER_CONDITION)
+        .into_iter()
+        .map(|s| Frame { width: s.width, height: s.height, pixels: s.pixels, t_ms: 0 })
         .collect();
     let n = frames.len() as u64;
     // The model's input for each frame that holds a digit.

@@ -147,6 +147,12 @@ impl SceneMaker<'_> {
         self.still(cond, i, None).scene()
     }
 
+    /// The first `per_condition` scenes of each condition, condition by condition: the set
+    /// the per-frame benchmark and the profiling example measure.
+    pub fn sample(&self, per_condition: u64) -> Vec<Scene> {
+        Condition::ALL.iter().flat_map(|&cond| (0..per_condition).map(move |i| self.scene(cond, i))).collect()
+    }
+
     /// Scene number `i` of a condition, showing `digit` when given (blank views show none),
     /// before the sensor's noise.
     pub fn still(&self, cond: Condition, i: u64, digit: Option<u8>) -> Still {
