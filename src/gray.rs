@@ -588,10 +588,10 @@ fn filter3_into<P: Pick>(img: Gray, out: &mut GrayBuf, across: &mut Vec<u8>) {
     out.h = h;
 }
 
-/// [`transpose`] of bytes. On x86-64 the bulk goes in 16×16 blocks of vector registers
-/// (SSE2, which every x86-64 processor has); the rest, and the whole picture elsewhere, in
-/// 8×8 blocks held in eight words and transposed inside them with three rounds of masked
-/// shifts (Hacker's Delight 7–3); the ragged edges go one by one.
+/// [`transpose`] of bytes. On x86-64 and aarch64 the bulk goes in 16×16 blocks of vector
+/// registers (SSE2 and NEON, which every such processor has); the rest, and the whole
+/// picture elsewhere, in 8×8 blocks held in eight words and transposed inside them with
+/// three rounds of masked shifts (Hacker's Delight 7–3); the ragged edges go one by one.
 pub fn transpose_u8(src: &[u8], w: usize, h: usize, out: &mut Vec<u8>) {
     assert_eq!(src.len(), w * h, "a {w}×{h} picture");
     out.resize(w * h, 0);
@@ -605,7 +605,17 @@ pub fn transpose_u8(src: &[u8], w: usize, h: usize, out: &mut Vec<u8>) {
         }
         (bw, bh)
     };
-    #[cfg(not(target_arch = "x86_64"))]
+    #[cfg(target_arch = "aarch64")]
+    let (bw, bh) = {
+        let (bw, bh) = (w / 16 * 16, h / 16 * 16);
+        for y0 in (0..bh).step_by(16) {
+            for x0 in (0..bw).step_by(16) {
+                transpose16x16_neon(src, w, x0, y0, out, h);
+            }
+        }
+        (bw, bh)
+    };
+    #[cfg(not(any(target_arch = "x86_64", target_arch = "aarch64")))]
     let (bw, bh) = (0, 0);
     // Right of the 16-blocks, beside them; then everything below them.
     transpose8_region(src, w, h, out, bw..w, 0..bh);
@@ -655,6 +665,49 @@ fn transpose16x16(src: &[u8], w: usize, x0: usize, y0: usize, out: &mut [u8], h:
         let dst: &mut [u8; 16] = (&mut out[(x0 + k) * h + y0..][..16]).try_into().unwrap_or_else(|_| unreachable!());
         // SAFETY: `dst` is 16 writable bytes; the store needs no alignment.
         unsafe { _mm_storeu_si128(dst.as_mut_ptr().cast(), *v) };
+    }
+}
+
+/// [`transpose16x16`] on ARM (the robot's Jetson): NEON, part of every aarch64 processor,
+/// whose zip1/zip2 interleave as SSE2's unpacklo/unpackhi do.
+#[cfg(target_arch = "aarch64")]
+#[inline(always)]
+fn transpose16x16_neon(src: &[u8], w: usize, x0: usize, y0: usize, out: &mut [u8], h: usize) {
+    use std::arch::aarch64::{uint8x16_t, vld1q_u8, vst1q_u8, vzip1q_u8, vzip2q_u8};
+    let r: [uint8x16_t; 16] = std::array::from_fn(|k| {
+        let row: &[u8; 16] = src[(y0 + k) * w + x0..][..16].try_into().unwrap_or_else(|_| unreachable!());
+        // SAFETY: `row` is 16 readable bytes.
+        unsafe { vld1q_u8(row.as_ptr()) }
+    });
+    #[inline(always)]
+    fn interleave(r: [uint8x16_t; 16]) -> [uint8x16_t; 16] {
+        // SAFETY: NEON is part of aarch64.
+        unsafe {
+            [
+                vzip1q_u8(r[0], r[8]),
+                vzip2q_u8(r[0], r[8]),
+                vzip1q_u8(r[1], r[9]),
+                vzip2q_u8(r[1], r[9]),
+                vzip1q_u8(r[2], r[10]),
+                vzip2q_u8(r[2], r[10]),
+                vzip1q_u8(r[3], r[11]),
+                vzip2q_u8(r[3], r[11]),
+                vzip1q_u8(r[4], r[12]),
+                vzip2q_u8(r[4], r[12]),
+                vzip1q_u8(r[5], r[13]),
+                vzip2q_u8(r[5], r[13]),
+                vzip1q_u8(r[6], r[14]),
+                vzip2q_u8(r[6], r[14]),
+                vzip1q_u8(r[7], r[15]),
+                vzip2q_u8(r[7], r[15]),
+            ]
+        }
+    }
+    let r = interleave(interleave(interleave(interleave(r))));
+    for (k, v) in r.iter().enumerate() {
+        let dst: &mut [u8; 16] = (&mut out[(x0 + k) * h + y0..][..16]).try_into().unwrap_or_else(|_| unreachable!());
+        // SAFETY: `dst` is 16 writable bytes.
+        unsafe { vst1q_u8(dst.as_mut_ptr(), *v) };
     }
 }
 
