@@ -595,22 +595,12 @@ fn filter3_into<P: Pick>(img: Gray, out: &mut GrayBuf, across: &mut Vec<u8>) {
 pub fn transpose_u8(src: &[u8], w: usize, h: usize, out: &mut Vec<u8>) {
     assert_eq!(src.len(), w * h, "a {w}×{h} picture");
     out.resize(w * h, 0);
-    #[cfg(target_arch = "x86_64")]
+    #[cfg(any(target_arch = "x86_64", target_arch = "aarch64"))]
     let (bw, bh) = {
         let (bw, bh) = (w / 16 * 16, h / 16 * 16);
         for y0 in (0..bh).step_by(16) {
             for x0 in (0..bw).step_by(16) {
-                transpose16x16(src, w, x0, y0, out, h);
-            }
-        }
-        (bw, bh)
-    };
-    #[cfg(target_arch = "aarch64")]
-    let (bw, bh) = {
-        let (bw, bh) = (w / 16 * 16, h / 16 * 16);
-        for y0 in (0..bh).step_by(16) {
-            for x0 in (0..bw).step_by(16) {
-                transpose16x16_neon(src, w, x0, y0, out, h);
+                transpose16x16::<simd::Bytes>(src, w, x0, y0, out, h);
             }
         }
         (bw, bh)
@@ -622,92 +612,92 @@ pub fn transpose_u8(src: &[u8], w: usize, h: usize, out: &mut Vec<u8>) {
     transpose8_region(src, w, h, out, 0..w, bh..h);
 }
 
+/// A vector register of 16 bytes, and what the 16×16 transpose asks of it.
+#[cfg(any(target_arch = "x86_64", target_arch = "aarch64"))]
+trait Bytes16: Copy {
+    fn load(src: &[u8; 16]) -> Self;
+    fn store(self, dst: &mut [u8; 16]);
+    /// The first eight bytes of `a` and `b` interleaved: a0 b0 a1 b1 … a7 b7.
+    fn zip_lo(a: Self, b: Self) -> Self;
+    /// The last eight interleaved: a8 b8 … a15 b15.
+    fn zip_hi(a: Self, b: Self) -> Self;
+}
+
+/// SSE2 on x86-64 and NEON on aarch64 (the robot's Jetson): part of every such processor.
+#[cfg(any(target_arch = "x86_64", target_arch = "aarch64"))]
+mod simd {
+    #[cfg(target_arch = "aarch64")]
+    use std::arch::aarch64::{uint8x16_t, vld1q_u8, vst1q_u8, vzip1q_u8, vzip2q_u8};
+    #[cfg(target_arch = "x86_64")]
+    use std::arch::x86_64::{__m128i, _mm_loadu_si128, _mm_storeu_si128, _mm_unpackhi_epi8, _mm_unpacklo_epi8};
+
+    #[cfg(target_arch = "x86_64")]
+    pub type Bytes = __m128i;
+    #[cfg(target_arch = "aarch64")]
+    pub type Bytes = uint8x16_t;
+
+    // SAFETY (all four): the instruction sets are part of the architecture, and the loads
+    // and stores go through 16-byte arrays, needing no alignment.
+    #[cfg(target_arch = "x86_64")]
+    impl super::Bytes16 for Bytes {
+        #[inline(always)]
+        fn load(src: &[u8; 16]) -> Self {
+            unsafe { _mm_loadu_si128(src.as_ptr().cast()) }
+        }
+        #[inline(always)]
+        fn store(self, dst: &mut [u8; 16]) {
+            unsafe { _mm_storeu_si128(dst.as_mut_ptr().cast(), self) }
+        }
+        #[inline(always)]
+        fn zip_lo(a: Self, b: Self) -> Self {
+            unsafe { _mm_unpacklo_epi8(a, b) }
+        }
+        #[inline(always)]
+        fn zip_hi(a: Self, b: Self) -> Self {
+            unsafe { _mm_unpackhi_epi8(a, b) }
+        }
+    }
+
+    #[cfg(target_arch = "aarch64")]
+    impl super::Bytes16 for Bytes {
+        #[inline(always)]
+        fn load(src: &[u8; 16]) -> Self {
+            unsafe { vld1q_u8(src.as_ptr()) }
+        }
+        #[inline(always)]
+        fn store(self, dst: &mut [u8; 16]) {
+            unsafe { vst1q_u8(dst.as_mut_ptr(), self) }
+        }
+        #[inline(always)]
+        fn zip_lo(a: Self, b: Self) -> Self {
+            unsafe { vzip1q_u8(a, b) }
+        }
+        #[inline(always)]
+        fn zip_hi(a: Self, b: Self) -> Self {
+            unsafe { vzip2q_u8(a, b) }
+        }
+    }
+}
+
 /// Moves the 16×16 block at (x0, y0) of `src` (`w` wide) to (y0, x0) of `out` (`h` wide).
 /// Four rounds of interleaving the bytes of rows k and k + 8 transpose it: each round
 /// moves one bit of the row number into the column number and back (row bits
 /// i3 i2 i1 i0, column bits j3 j2 j1 j0 become j3 j2 j1 j0 and i3 i2 i1 i0).
-#[cfg(target_arch = "x86_64")]
+#[cfg(any(target_arch = "x86_64", target_arch = "aarch64"))]
 #[inline(always)]
-fn transpose16x16(src: &[u8], w: usize, x0: usize, y0: usize, out: &mut [u8], h: usize) {
-    use std::arch::x86_64::{__m128i, _mm_loadu_si128, _mm_storeu_si128, _mm_unpackhi_epi8, _mm_unpacklo_epi8};
-    let r: [__m128i; 16] = std::array::from_fn(|k| {
-        let row: &[u8; 16] = src[(y0 + k) * w + x0..][..16].try_into().unwrap_or_else(|_| unreachable!());
-        // SAFETY: `row` is 16 readable bytes; the load needs no alignment.
-        unsafe { _mm_loadu_si128(row.as_ptr().cast()) }
-    });
-    // Written out four times, so the registers are renamed rather than copied.
+fn transpose16x16<V: Bytes16>(src: &[u8], w: usize, x0: usize, y0: usize, out: &mut [u8], h: usize) {
+    let r: [V; 16] =
+        std::array::from_fn(|k| V::load(src[(y0 + k) * w + x0..][..16].try_into().unwrap_or_else(|_| unreachable!())));
+    // Written out, so the registers are renamed rather than copied.
     #[inline(always)]
-    fn interleave(r: [__m128i; 16]) -> [__m128i; 16] {
-        // SAFETY: SSE2 is part of x86-64.
-        unsafe {
-            [
-                _mm_unpacklo_epi8(r[0], r[8]),
-                _mm_unpackhi_epi8(r[0], r[8]),
-                _mm_unpacklo_epi8(r[1], r[9]),
-                _mm_unpackhi_epi8(r[1], r[9]),
-                _mm_unpacklo_epi8(r[2], r[10]),
-                _mm_unpackhi_epi8(r[2], r[10]),
-                _mm_unpacklo_epi8(r[3], r[11]),
-                _mm_unpackhi_epi8(r[3], r[11]),
-                _mm_unpacklo_epi8(r[4], r[12]),
-                _mm_unpackhi_epi8(r[4], r[12]),
-                _mm_unpacklo_epi8(r[5], r[13]),
-                _mm_unpackhi_epi8(r[5], r[13]),
-                _mm_unpacklo_epi8(r[6], r[14]),
-                _mm_unpackhi_epi8(r[6], r[14]),
-                _mm_unpacklo_epi8(r[7], r[15]),
-                _mm_unpackhi_epi8(r[7], r[15]),
-            ]
-        }
+    fn interleave<V: Bytes16>(r: [V; 16]) -> [V; 16] {
+        let z = |k: usize| [V::zip_lo(r[k], r[k + 8]), V::zip_hi(r[k], r[k + 8])];
+        let [a, b, c, d, e, f, g, h] = [z(0), z(1), z(2), z(3), z(4), z(5), z(6), z(7)];
+        [a[0], a[1], b[0], b[1], c[0], c[1], d[0], d[1], e[0], e[1], f[0], f[1], g[0], g[1], h[0], h[1]]
     }
     let r = interleave(interleave(interleave(interleave(r))));
-    for (k, v) in r.iter().enumerate() {
-        let dst: &mut [u8; 16] = (&mut out[(x0 + k) * h + y0..][..16]).try_into().unwrap_or_else(|_| unreachable!());
-        // SAFETY: `dst` is 16 writable bytes; the store needs no alignment.
-        unsafe { _mm_storeu_si128(dst.as_mut_ptr().cast(), *v) };
-    }
-}
-
-/// [`transpose16x16`] on ARM (the robot's Jetson): NEON, part of every aarch64 processor,
-/// whose zip1/zip2 interleave as SSE2's unpacklo/unpackhi do.
-#[cfg(target_arch = "aarch64")]
-#[inline(always)]
-fn transpose16x16_neon(src: &[u8], w: usize, x0: usize, y0: usize, out: &mut [u8], h: usize) {
-    use std::arch::aarch64::{uint8x16_t, vld1q_u8, vst1q_u8, vzip1q_u8, vzip2q_u8};
-    let r: [uint8x16_t; 16] = std::array::from_fn(|k| {
-        let row: &[u8; 16] = src[(y0 + k) * w + x0..][..16].try_into().unwrap_or_else(|_| unreachable!());
-        // SAFETY: `row` is 16 readable bytes.
-        unsafe { vld1q_u8(row.as_ptr()) }
-    });
-    #[inline(always)]
-    fn interleave(r: [uint8x16_t; 16]) -> [uint8x16_t; 16] {
-        // SAFETY: NEON is part of aarch64.
-        unsafe {
-            [
-                vzip1q_u8(r[0], r[8]),
-                vzip2q_u8(r[0], r[8]),
-                vzip1q_u8(r[1], r[9]),
-                vzip2q_u8(r[1], r[9]),
-                vzip1q_u8(r[2], r[10]),
-                vzip2q_u8(r[2], r[10]),
-                vzip1q_u8(r[3], r[11]),
-                vzip2q_u8(r[3], r[11]),
-                vzip1q_u8(r[4], r[12]),
-                vzip2q_u8(r[4], r[12]),
-                vzip1q_u8(r[5], r[13]),
-                vzip2q_u8(r[5], r[13]),
-                vzip1q_u8(r[6], r[14]),
-                vzip2q_u8(r[6], r[14]),
-                vzip1q_u8(r[7], r[15]),
-                vzip2q_u8(r[7], r[15]),
-            ]
-        }
-    }
-    let r = interleave(interleave(interleave(interleave(r))));
-    for (k, v) in r.iter().enumerate() {
-        let dst: &mut [u8; 16] = (&mut out[(x0 + k) * h + y0..][..16]).try_into().unwrap_or_else(|_| unreachable!());
-        // SAFETY: `dst` is 16 writable bytes.
-        unsafe { vst1q_u8(dst.as_mut_ptr(), *v) };
+    for (k, v) in r.into_iter().enumerate() {
+        v.store((&mut out[(x0 + k) * h + y0..][..16]).try_into().unwrap_or_else(|_| unreachable!()));
     }
 }
 
