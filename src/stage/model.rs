@@ -247,11 +247,26 @@ impl Model {
             None => (0..10).map(|d| d.to_string()).collect(),
         };
 
-        let plan = tract_onnx::onnx()
-            .model_for_proto_model(&proto)
-            .and_then(|m| m.with_input_fact(0, f32::fact(&input_shape).into()))
-            .and_then(|m| m.into_optimized())
-            .and_then(|m| m.into_runnable())
+        // tract looks graph outputs up by name and panics on one that nothing produces.
+        let produced = |name: &str| {
+            graph.input.iter().any(|i| i.name == name)
+                || init.contains(&name)
+                || graph.node.iter().any(|n| n.output.iter().any(|o| o == name))
+        };
+        if let Some(o) = graph.output.iter().find(|o| !produced(&o.name)) {
+            return Err(corrupt(format!("graph output {:?} is not produced by any node", o.name)));
+        }
+        // A parser fed bytes it did not write is not trusted to return an error for every
+        // malformed graph: a panic inside tract becomes this model's error too.
+        let build = || {
+            tract_onnx::onnx()
+                .model_for_proto_model(&proto)
+                .and_then(|m| m.with_input_fact(0, f32::fact(&input_shape).into()))
+                .and_then(|m| m.into_optimized())
+                .and_then(|m| m.into_runnable())
+        };
+        let plan = std::panic::catch_unwind(std::panic::AssertUnwindSafe(build))
+            .map_err(|p| corrupt(format!("tract failed on this graph: {}", panic_text(&p))))?
             .map_err(|e| corrupt(format!("{e:#}")))?;
         let out_fact = plan.model().output_fact(0).map_err(|e| corrupt(format!("{e:#}")))?;
         let outputs = match out_fact.shape.as_concrete() {
@@ -317,6 +332,15 @@ impl Model {
     }
 }
 
+/// The message a caught panic carried.
+fn panic_text(payload: &Box<dyn std::any::Any + Send>) -> &str {
+    payload
+        .downcast_ref::<&str>()
+        .copied()
+        .or_else(|| payload.downcast_ref::<String>().map(String::as_str))
+        .unwrap_or("a panic")
+}
+
 /// Turns a model's raw outputs (10 or 11) into probabilities according to what they are.
 pub fn to_probabilities(raw: &[f32], kind: OutputKind) -> Probabilities {
     let looks_like_probs = raw.iter().all(|v| (0.0..=1.0).contains(v)) && (raw.iter().sum::<f32>() - 1.0).abs() < 1e-3;
@@ -345,6 +369,18 @@ pub fn to_probabilities(raw: &[f32], kind: OutputKind) -> Probabilities {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Found by tests/fuzz.rs in CI: one changed letter in the graph output's name
+    /// ("probs" to "qrobs") made tract panic instead of refusing the model.
+    #[test]
+    fn a_graph_output_nothing_produces_is_refused_by_name() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("models/mnist-seed-784-30-10.onnx");
+        let mut bytes = std::fs::read(&path).unwrap();
+        let at = bytes.windows(6).rposition(|w| w == b"\x05probs").unwrap();
+        bytes[at + 1] = b'q';
+        let err = Model::from_bytes(Path::new("bad.onnx"), &bytes).err().unwrap().to_string();
+        assert!(err.contains("bad.onnx") && err.contains("\"qrobs\" is not produced"), "{err}");
+    }
 
     #[test]
     fn input_scale_maps_pixels() {
