@@ -213,9 +213,30 @@ fn pool_cells<const MEAN: bool, const DARK: bool, const LIGHT: bool>(
     for oy in 0..oh {
         let rows = (oy * f)..((oy + 1) * f).min(h);
         let n_rows = rows.len() as u32;
+        let at = oy * ow..(oy + 1) * ow;
+        // A full band of 4 rows (a 640×480 frame's every band) goes through the vector
+        // unit 64 columns at a time; the columns left over, and every other band, below.
+        #[cfg(any(target_arch = "x86_64", target_arch = "aarch64"))]
+        let x0 = if f == 4 && n_rows == 4 {
+            let r = [src.row(rows.start), src.row(rows.start + 1), src.row(rows.start + 2), src.row(rows.start + 3)];
+            pool4::pool4_band::<MEAN, DARK, LIGHT>(
+                r,
+                if MEAN { &mut mean.pixels[at.clone()] } else { &mut [][..] },
+                if DARK { &mut dark.pixels[at.clone()] } else { &mut [][..] },
+                if LIGHT { &mut light.pixels[at.clone()] } else { &mut [][..] },
+            )
+        } else {
+            0
+        };
+        #[cfg(not(any(target_arch = "x86_64", target_arch = "aarch64")))]
+        let x0 = 0;
+        if x0 == w {
+            continue;
+        }
+        let bw = w - x0;
         // Column sums, minima and maxima over the band's rows: plain element-wise
         // operations on whole rows, which the compiler turns into vector instructions.
-        let first = src.row(rows.start);
+        let first = &src.row(rows.start)[x0..];
         if MEAN {
             b.sums.clear();
             b.sums.extend(first.iter().map(|&v| v as u16));
@@ -229,7 +250,7 @@ fn pool_cells<const MEAN: bool, const DARK: bool, const LIGHT: bool>(
             b.hi.extend_from_slice(first);
         }
         for y in rows.skip(1) {
-            let row = src.row(y);
+            let row = &src.row(y)[x0..];
             if MEAN {
                 for (sum, &v) in b.sums.iter_mut().zip(row) {
                     *sum += v as u16;
@@ -246,17 +267,17 @@ fn pool_cells<const MEAN: bool, const DARK: bool, const LIGHT: bool>(
                 }
             }
         }
-        // Then across each cell's columns.
-        let at = oy * ow..(oy + 1) * ow;
+        // Then across each cell's columns (x0 is a multiple of f: cells stay aligned).
+        let at = oy * ow + x0 / f..(oy + 1) * ow;
         let out = (
             if MEAN { &mut mean.pixels[at.clone()] } else { &mut [][..] },
             if DARK { &mut dark.pixels[at.clone()] } else { &mut [][..] },
             if LIGHT { &mut light.pixels[at] } else { &mut [][..] },
         );
         match f {
-            2 => reduce_cells::<2, MEAN, DARK, LIGHT>(b, w, n_rows, out),
-            4 => reduce_cells::<4, MEAN, DARK, LIGHT>(b, w, n_rows, out),
-            8 => reduce_cells::<8, MEAN, DARK, LIGHT>(b, w, n_rows, out),
+            2 => reduce_cells::<2, MEAN, DARK, LIGHT>(b, bw, n_rows, out),
+            4 => reduce_cells::<4, MEAN, DARK, LIGHT>(b, bw, n_rows, out),
+            8 => reduce_cells::<8, MEAN, DARK, LIGHT>(b, bw, n_rows, out),
             _ => reduce_cells_any::<MEAN, DARK, LIGHT>(f, &b.view(0), n_rows, out),
         }
     }
@@ -675,6 +696,130 @@ mod simd {
         #[inline(always)]
         fn zip_hi(a: Self, b: Self) -> Self {
             unsafe { vzip2q_u8(a, b) }
+        }
+    }
+}
+
+/// 4×4 cells of four rows, 64 columns (16 cells) at a time: each cell's mean (rounded, as
+/// `(sum + 8) / 16`), darkest and brightest value, exactly as the general route computes
+/// them. Returns how many columns it did: the rest is left to the caller.
+#[cfg(any(target_arch = "x86_64", target_arch = "aarch64"))]
+mod pool4 {
+    #[cfg(target_arch = "aarch64")]
+    use std::arch::aarch64::*;
+    #[cfg(target_arch = "x86_64")]
+    use std::arch::x86_64::*;
+
+    /// 64 columns of the band's four rows.
+    type Block<'a> = [&'a [u8; 64]; 4];
+
+    pub fn pool4_band<const MEAN: bool, const DARK: bool, const LIGHT: bool>(
+        r: [&[u8]; 4],
+        mean: &mut [u8],
+        dark: &mut [u8],
+        light: &mut [u8],
+    ) -> usize {
+        let [a, b, c, d] = r.map(|r| r.chunks_exact(64));
+        for (i, (((a, b), c), d)) in a.zip(b).zip(c).zip(d).enumerate() {
+            let block = [a, b, c, d].map(|r| -> &[u8; 64] { r.try_into().unwrap_or_else(|_| unreachable!()) });
+            let o = i * 16..i * 16 + 16;
+            let [m, d, l] = cells(block, MEAN, DARK, LIGHT);
+            if MEAN {
+                mean[o.clone()].copy_from_slice(&m);
+            }
+            if DARK {
+                dark[o.clone()].copy_from_slice(&d);
+            }
+            if LIGHT {
+                light[o].copy_from_slice(&l);
+            }
+        }
+        r[0].len() / 64 * 64
+    }
+
+    /// The mean, darkest and brightest of the 16 cells of a block (piece k is its
+    /// columns 16k..16k + 16);
+    /// the kinds not wanted come back as zeros.
+    // SAFETY (both): SSE2 and NEON are part of the architecture, and every load reads a
+    // 16-byte array.
+    #[cfg(target_arch = "x86_64")]
+    #[inline(always)]
+    fn cells(rows: Block, mean: bool, dark: bool, light: bool) -> [[u8; 16]; 3] {
+        unsafe {
+            let zero = _mm_setzero_si128();
+            // Bytes 0-3 and 8-11 (cells 0 and 2 of a piece), and 4-7 and 12-15 (1 and 3).
+            let even = _mm_set_epi32(0, -1, 0, -1);
+            let odd = _mm_set_epi32(-1, 0, -1, 0);
+            let low = _mm_set1_epi32(0xff);
+            let mut ms = [zero; 4];
+            let mut ds = [zero; 4];
+            let mut ls = [zero; 4];
+            for k in 0..4 {
+                let v: [__m128i; 4] = std::array::from_fn(|y| _mm_loadu_si128(rows[y][16 * k..].as_ptr().cast()));
+                if mean {
+                    // psadbw sums each half's bytes into its 64-bit lane.
+                    let (mut e, mut o) = (zero, zero);
+                    for v in v {
+                        e = _mm_add_epi64(e, _mm_sad_epu8(_mm_and_si128(v, even), zero));
+                        o = _mm_add_epi64(o, _mm_sad_epu8(_mm_and_si128(v, odd), zero));
+                    }
+                    let sums = _mm_or_si128(e, _mm_slli_epi64(o, 32));
+                    ms[k] = _mm_srli_epi32(_mm_add_epi32(sums, _mm_set1_epi32(8)), 4);
+                }
+                if dark {
+                    let c = _mm_min_epu8(_mm_min_epu8(v[0], v[1]), _mm_min_epu8(v[2], v[3]));
+                    let c = _mm_min_epu8(c, _mm_srli_epi16(c, 8));
+                    ds[k] = _mm_and_si128(_mm_min_epu8(c, _mm_srli_epi32(c, 16)), low);
+                }
+                if light {
+                    let c = _mm_max_epu8(_mm_max_epu8(v[0], v[1]), _mm_max_epu8(v[2], v[3]));
+                    let c = _mm_max_epu8(c, _mm_srli_epi16(c, 8));
+                    ls[k] = _mm_and_si128(_mm_max_epu8(c, _mm_srli_epi32(c, 16)), low);
+                }
+            }
+            // Four vectors of four 32-bit values (all ≤ 255) into sixteen bytes, in order.
+            let pack = |q: [__m128i; 4]| {
+                let mut out = [0u8; 16];
+                let p = _mm_packus_epi16(_mm_packs_epi32(q[0], q[1]), _mm_packs_epi32(q[2], q[3]));
+                _mm_storeu_si128(out.as_mut_ptr().cast(), p);
+                out
+            };
+            [pack(ms), pack(ds), pack(ls)]
+        }
+    }
+
+    #[cfg(target_arch = "aarch64")]
+    #[inline(always)]
+    fn cells(rows: Block, mean: bool, dark: bool, light: bool) -> [[u8; 16]; 3] {
+        unsafe {
+            let mut ms = [vdupq_n_u32(0); 4];
+            let mut ds = [vdupq_n_u8(0); 4];
+            let mut ls = [vdupq_n_u8(0); 4];
+            for k in 0..4 {
+                let v: [uint8x16_t; 4] = std::array::from_fn(|y| vld1q_u8(rows[y][16 * k..].as_ptr()));
+                if mean {
+                    // Pairwise sums, then pairs of pairs: each 32-bit lane one cell's sum.
+                    let s = vpadalq_u8(vpadalq_u8(vpadalq_u8(vpaddlq_u8(v[0]), v[1]), v[2]), v[3]);
+                    ms[k] = vrshrq_n_u32::<4>(vpaddlq_u16(s));
+                }
+                if dark {
+                    ds[k] = vminq_u8(vminq_u8(v[0], v[1]), vminq_u8(v[2], v[3]));
+                }
+                if light {
+                    ls[k] = vmaxq_u8(vmaxq_u8(v[0], v[1]), vmaxq_u8(v[2], v[3]));
+                }
+            }
+            let mut out = [[0u8; 16]; 3];
+            let narrow = |q: [uint32x4_t; 4]| {
+                let lo = vcombine_u16(vmovn_u32(q[0]), vmovn_u32(q[1]));
+                let hi = vcombine_u16(vmovn_u32(q[2]), vmovn_u32(q[3]));
+                vcombine_u8(vmovn_u16(lo), vmovn_u16(hi))
+            };
+            vst1q_u8(out[0].as_mut_ptr(), narrow(ms));
+            // Pairwise across adjacent bytes twice: pieces 0..3's cells, in order.
+            vst1q_u8(out[1].as_mut_ptr(), vpminq_u8(vpminq_u8(ds[0], ds[1]), vpminq_u8(ds[2], ds[3])));
+            vst1q_u8(out[2].as_mut_ptr(), vpmaxq_u8(vpmaxq_u8(ls[0], ls[1]), vpmaxq_u8(ls[2], ls[3])));
+            out
         }
     }
 }
@@ -1199,8 +1344,9 @@ mod tests {
 
     #[test]
     fn pooling_matches_the_plain_cell_by_cell_answer_for_any_factor() {
-        for (w, h) in [(37, 23), (64, 48), (9, 30)] {
-            let px: Vec<u8> = (0..w * h).map(|i| ((i * 7919) % 251) as u8).collect();
+        // 200 wide: three blocks of 64 columns for the vector route, and 8 left over.
+        for (w, h) in [(37, 23), (64, 48), (9, 30), (200, 18)] {
+            let px: Vec<u8> = (0..w * h).map(|i| ((i * 7919 + i / 11) % 256) as u8).collect();
             for f in [1, 2, 3, 4, 5, 8, 12] {
                 let (mean, dark, light) = pool(Gray::new(&px, w, h).unwrap(), f);
                 for oy in 0..h.div_ceil(f) {
@@ -1227,7 +1373,7 @@ mod tests {
         // preprocessor reuses it: each output made equals pooling all three; each not made
         // keeps its old contents.
         let mut s = PoolScratch::default();
-        for (w, h) in [(64, 48), (37, 23), (640, 480), (9, 30)] {
+        for (w, h) in [(64, 48), (37, 23), (640, 480), (9, 30), (200, 18)] {
             let px: Vec<u8> = (0..w * h).map(|i| ((i * 7919) % 251) as u8).collect();
             let img = Gray::new(&px, w, h).unwrap();
             for f in [2, 3, 4] {
