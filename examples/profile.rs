@@ -1,6 +1,7 @@
 //! The per-frame benchmark's work without criterion around it, for a profiler: the same 32
 //! camera-like 640×480 frames (`SceneMaker::sample`, seed 21) through the whole pipeline,
-//! `REPS` times (default 3). Instruction counts, which unlike times do not drift with the
+//! `REPS` times (default 3), with the default model or the ONNX file given after REPS.
+//! Instruction counts, which unlike times do not drift with the
 //! machine's load:
 //!
 //!     cargo build --release --example profile
@@ -27,7 +28,8 @@ fn main() -> Result<()> {
     };
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let cfg = Config::load(&root.join("config/sim.toml"))?;
-    let mut pipeline = Pipeline::from_config(&cfg, &Overrides::default())?;
+    let model = std::env::args().nth(2).map(PathBuf::from);
+    let mut pipeline = Pipeline::from_config(&cfg, &Overrides { model, ..Overrides::default() })?;
     let digits = digitbot::sim::sim_digits()?;
     let fonts = load_fonts(&[PathBuf::from("/usr/share/fonts")]);
     let maker = SceneMaker { width: 640, height: 480, digits: &digits, fonts: &fonts, seed: 21 };
