@@ -236,23 +236,32 @@ impl Preprocessor {
         // The paper estimate's window is much wider than a stroke (lighting changes smoothly
         // enough for a closing of this size to follow it), and wider again when the digit's
         // strokes turn out wide (a marker, a close-up).
-        let mut radius = (ww.max(wh) / 6).max(4);
-        let mut width = 0.0;
-        for attempt in 1..=2 {
+        let first_radius = (ww.max(wh) / 6).max(4);
+        let mut radius = first_radius;
+        let mut width;
+        let mut widened = false;
+        loop {
             let peak = s.segment(radius, polarity, p, small);
             s.segmented = true;
-            if s.threshold > peak {
-                return Err(NoDigit::NoInk);
-            }
-            s.labeller.label(&s.mask, &s.ink, ww, wh);
-            let card = s.has_card.then_some(s.card.mask.as_slice());
-            if !choose_digit(&s.labeller, &s.ink, card, ww, wh, p, small, factor == 1, &mut s.chosen) {
-                return Err(NoDigit::NoDigitShape);
+            let found = s.threshold <= peak && {
+                s.labeller.label(&s.mask, &s.ink, ww, wh);
+                let card = s.has_card.then_some(s.card.mask.as_slice());
+                choose_digit(&s.labeller, &s.ink, card, ww, wh, p, small, factor == 1, &mut s.chosen)
+            };
+            if !found {
+                if widened && radius != first_radius {
+                    // The wider window lost the digit the first one found (a bold digit
+                    // cut by the view's edge grew into an edge mark): keep the first.
+                    radius = first_radius;
+                    continue;
+                }
+                return Err(if s.threshold > peak { NoDigit::NoInk } else { NoDigit::NoDigitShape });
             }
             width = s.stroke_width();
             let wider = ((width * 2.0).ceil() as usize + 2).min(ww.max(wh) / 3);
-            if attempt == 1 && wider > radius {
+            if !widened && wider > radius {
                 radius = wider;
+                widened = true;
                 continue;
             }
             break;

@@ -477,7 +477,12 @@ pub(super) fn choose_digit(
         let long = c.bbox.width().max(c.bbox.height());
         let depth = if c.sides & 0b0011 != 0 { c.bbox.height() } else { c.bbox.width() };
         let stroke_end = stroky(c) && n * long <= 2 * c.area && depth * 2 >= n * 5;
-        (!crop && ((n > 3 && n * 4 > long && !stroke_end) || edges >= 2)) || k * 2 > c.bbox.width() + c.bbox.height()
+        // In a low-resolution close-up, a digit cut by one edge reaches from it past the
+        // middle of the view, further than it runs along it.
+        let across = if c.sides & 0b0011 != 0 { h } else { w };
+        let cut_digit = low_res && edges == 1 && stroky(c) && depth * 2 >= across && depth * 10 >= n * 13;
+        (!crop && ((n > 3 && n * 4 > long && !stroke_end && !cut_digit) || edges >= 2))
+            || k * 2 > c.bbox.width() + c.bbox.height()
     };
     chosen.candidates.retain(|&i| !along_edge(&comps[i]));
     let min_h = ((h as f32 * p.min_height).round() as usize).max(2);
