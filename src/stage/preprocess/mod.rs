@@ -97,6 +97,10 @@ impl NoDigit {
     }
 }
 
+/// How many times the noise (the median step between neighbouring pixels) the digit's mean
+/// ink must be.
+const INK_OVER_NOISE: f32 = 8.0;
+
 /// Everything segmentation produced, for `--dump` and tests.
 #[derive(Clone, Debug)]
 pub struct Segmentation {
@@ -266,6 +270,19 @@ impl Preprocessor {
             }
             break;
         }
+        // Ink stands out from the noise: in a noisy low-resolution view of blank paper, noise
+        // crossing the threshold in clumps makes blobs of about three times its typical step
+        // between neighbours; the digits of real images stand out at ten times it or more.
+        let (mass, area) = s
+            .labeller
+            .comps
+            .iter()
+            .filter(|c| s.chosen.has(c.label))
+            .fold((0u64, 0usize), |(m, a), c| (m + c.mass, a + c.area));
+        let most_noise = mass as f32 / area.max(1) as f32 / INK_OVER_NOISE;
+        if most_noise < 255.0 && !s.noise_at_most(polarity, most_noise as u8) {
+            return Err(NoDigit::NoInk);
+        }
         // Extraction measures ink at full resolution against the paper of the cells' means.
         background_into(s.mean.view(), radius, polarity, &mut s.bg, &mut s.filter);
         let work = Working {
@@ -341,6 +358,18 @@ impl Scratch {
             }
         }
         peak
+    }
+
+    /// Whether the noise of the image the ink was measured on — the median difference
+    /// between horizontal neighbours, on every other row — is at most `k`.
+    fn noise_at_most(&self, polarity: Polarity, k: u8) -> bool {
+        let src = if polarity == Polarity::LightOnDark { &self.light } else { &self.dark };
+        let (mut small, mut n) = (0usize, 0usize);
+        for row in src.pixels.chunks_exact(src.w.max(1)).step_by(2) {
+            small += row.iter().zip(&row[1..]).map(|(a, b)| (a.abs_diff(*b) <= k) as u32).sum::<u32>() as usize;
+            n += row.len() - 1;
+        }
+        small * 2 > n
     }
 
     /// Stroke width of the chosen blobs in working pixels: twice their area over their
