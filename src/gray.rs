@@ -1058,22 +1058,9 @@ impl Labeller {
             let mut above = prev.start;
             let mut x = 0;
             while x < w {
-                // Masks are mostly empty: skip them eight bytes at a time, to the first
-                // set byte of the first word that has one.
-                while let Some(word) = row.get(x..x + 8) {
-                    let word = u64::from_le_bytes(word.try_into().unwrap_or_else(|_| unreachable!()));
-                    if word != 0 {
-                        x += word.trailing_zeros() as usize / 8;
-                        break;
-                    }
-                    x += 8;
-                }
+                x = first_set(row, x);
                 if x >= w {
                     break;
-                }
-                if row[x] == 0 {
-                    x += 1;
-                    continue;
                 }
                 let start = x;
                 // To the run's end, eight bytes at a time while none is zero: a word's
@@ -1163,6 +1150,20 @@ impl Labeller {
             }
         }
     }
+}
+
+/// The index of the first non-zero byte of `row` at or after `from` (`row.len()` if there
+/// is none). Masks are mostly empty: they are skipped eight bytes at a time.
+#[inline]
+pub fn first_set(row: &[u8], mut from: usize) -> usize {
+    while let Some(word) = row.get(from..from + 8) {
+        let word = u64::from_le_bytes(word.try_into().unwrap_or_else(|_| unreachable!()));
+        if word != 0 {
+            return from + word.trailing_zeros() as usize / 8;
+        }
+        from += 8;
+    }
+    row.iter().skip(from).position(|&v| v != 0).map_or(row.len(), |p| from + p)
 }
 
 /// The smallest rectangle holding every non-zero value.
@@ -1330,6 +1331,18 @@ mod tests {
         assert_eq!((out.w, out.h), (2, 2));
         // Bottom cells cover one row only.
         assert_eq!(out.pixels, vec![2, 8, 1, 3]);
+    }
+
+    #[test]
+    fn first_set_finds_the_first_non_zero_byte_from_a_place() {
+        let mut row = vec![0u8; 21];
+        assert_eq!(first_set(&row, 0), 21);
+        assert_eq!(first_set(&row, 30), 21);
+        row[9] = 4;
+        row[20] = 1;
+        assert_eq!(first_set(&row, 0), 9);
+        assert_eq!(first_set(&row, 9), 9);
+        assert_eq!(first_set(&row, 10), 20, "past the last whole word");
     }
 
     #[test]

@@ -2,8 +2,8 @@
 
 use super::{Params, Polarity};
 use crate::gray::{
-    closing, closing_into, max_filter_into, opening, opening_into, percentiles, transpose, transpose_u8, Component,
-    FilterScratch, Gray, GrayBuf, Labeller, Rect,
+    closing, closing_into, first_set, max_filter_into, opening, opening_into, percentiles, transpose, transpose_u8,
+    Component, FilterScratch, Gray, GrayBuf, Labeller, Rect,
 };
 
 /// Which way round ink and paper are. Paper is most of the picture and ink the few pixels
@@ -234,18 +234,9 @@ pub(super) fn line_pixels_into(mask: &[u8], w: usize, h: usize, min_frac: f32, s
             far.fill(Reach::Short);
             let mut a = 0;
             while a < along {
-                // Masks are mostly empty: skip them eight bytes at a time.
-                if let Some(word) = row.get(a..a + 8) {
-                    let word = u64::from_le_bytes(word.try_into().unwrap_or_else(|_| unreachable!()));
-                    if word == 0 {
-                        a += 8;
-                        continue;
-                    }
-                    a += word.trailing_zeros() as usize / 8;
-                }
-                if row[a] == 0 {
-                    a += 1;
-                    continue;
+                a = first_set(row, a);
+                if a >= along {
+                    break;
                 }
                 // A bridged run from `start` to `end`, made of strict runs.
                 let start = a;
