@@ -13,7 +13,7 @@ pub use card::find_card;
 pub use normalise::{
     fit_mnist, fit_mnist_into, normalise_stroke, place_by_mass, stretch_core, stroke_width, FitScratch,
 };
-pub use segment::{background, guess_polarity, hysteresis, ink_map, line_pixels, remove_lines};
+pub use segment::{background, bright_is_sheet, guess_polarity, hysteresis, ink_map, line_pixels, remove_lines};
 
 use crate::data::PIXELS;
 pub use crate::gray::Rect;
@@ -228,7 +228,12 @@ impl Preprocessor {
         s.has_card = search && find_card_into(s.mean.view(), radius, &mut s.card, &mut s.card_filter);
         let polarity = match (p.polarity, s.has_card) {
             (_, true) => Polarity::DarkOnLight,
-            (Polarity::Auto, false) => guessed.unwrap_or_else(|| guess_polarity(&s.mean.pixels)),
+            (Polarity::Auto, false) => match guessed.unwrap_or_else(|| guess_polarity(&s.mean.pixels)) {
+                // A grey card on a floor only a little darker, too faint for the card
+                // search: the card is not light ink, and the ink on it is dark.
+                Polarity::LightOnDark if camera_sized && bright_is_sheet(&s.mean.pixels) => Polarity::DarkOnLight,
+                guess => guess,
+            },
             (other, false) => other,
         };
         let light = polarity == Polarity::LightOnDark;

@@ -24,6 +24,27 @@ pub fn guess_polarity(img: &[u8]) -> Polarity {
     }
 }
 
+/// Share of a camera view that light ink never covers: chalk strokes, even bold ones in a
+/// close-up, cover a few per cent of it.
+const SHEET_SHARE: f32 = 0.1;
+/// Least step above the median for the bright side to be a surface: on a chalkboard, chalk
+/// dust and noise put a tenth of the view halfway up a step of up to 15 grey levels.
+const SHEET_STEP: i32 = 20;
+
+/// Whether the bright side of a camera view that looks like light ink on dark is rather a
+/// sheet or card lying on something darker (that the card search did not find: its contrast
+/// with the floor too low): a tenth of the view or more lies halfway or more up a clear step
+/// above the median. Its ink is then dark, on the sheet.
+pub fn bright_is_sheet(img: &[u8]) -> bool {
+    let [median, high] = percentiles(img, [0.5, 0.98]).map(i32::from);
+    if high - median < SHEET_STEP {
+        return false;
+    }
+    let half_way = ((median + high + 1) / 2) as u8;
+    let bright = img.iter().filter(|&&v| v >= half_way).count();
+    bright as f32 >= SHEET_SHARE * img.len() as f32
+}
+
 /// Local paper level: a closing (for light ink, an opening) with a window wider than any
 /// stroke, so strokes vanish from it but lighting does not.
 pub fn background(img: Gray, radius: usize, polarity: Polarity) -> Vec<u8> {
@@ -553,6 +574,20 @@ mod tests {
         // Nothing stands out: bright is paper, dark is not.
         assert_eq!(guess_polarity(&[150; 100]), Polarity::DarkOnLight);
         assert_eq!(guess_polarity(&[60; 100]), Polarity::LightOnDark);
+    }
+
+    #[test]
+    fn a_bright_tenth_of_the_view_is_a_sheet_not_ink() {
+        // A dark floor of 85 with a share of it at `bright`.
+        let view = |share: usize, bright: u8| -> Vec<u8> {
+            (0..1000).map(|i| if i % 100 < share { bright } else { 85 }).collect()
+        };
+        assert!(bright_is_sheet(&view(30, 125)), "a grey card on a darker floor");
+        assert!(bright_is_sheet(&view(10, 110)), "a tenth of the view, 25 levels up");
+        assert!(!bright_is_sheet(&view(5, 210)), "chalk strokes");
+        assert!(!bright_is_sheet(&view(9, 125)), "less than a tenth");
+        assert!(!bright_is_sheet(&view(30, 100)), "chalk dust: too small a step");
+        assert!(!bright_is_sheet(&[85; 100]), "nothing bright");
     }
 
     #[test]
