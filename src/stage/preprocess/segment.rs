@@ -504,7 +504,9 @@ pub(super) fn choose_digit(
     // Running along an edge (a table's, the frame's) or across the picture from one edge to
     // another (a shadow, a table edge) is not a digit; a digit written large may still
     // touch one edge at a point. Inside a card, whose edge is already cut away, only a blob
-    // hugging the edge for half its outline is an edge.
+    // hugging the edge for half its outline is an edge, or one that reaches both the card's
+    // edge and the view's: floor the card's outline took in (between the card and a hand
+    // coming in at the bottom), not something written on the card.
     // A stroke that runs into the edge (a digit written to the paper's edge, blurred wide)
     // meets it over no more than about twice its thickness — its area over its length —
     // and reaches from it well into the view.
@@ -522,6 +524,7 @@ pub(super) fn choose_digit(
         let cut_digit = low_res && edges == 1 && stroky(c) && depth * 2 >= across && depth * 10 >= n * 13;
         (!crop && ((n > 3 && n * 4 > long && !stroke_end && !cut_digit) || edges >= 2))
             || k * 2 > c.bbox.width() + c.bbox.height()
+            || (k > 0 && n > 0)
     };
     chosen.candidates.retain(|&i| !along_edge(&comps[i]));
     let min_h = ((h as f32 * p.min_height).round() as usize).max(2);
