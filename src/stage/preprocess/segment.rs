@@ -427,8 +427,10 @@ fn stroky(c: &Component) -> bool {
 }
 
 /// Blobs whose edges rise more gently than this (grey levels per working pixel) are
-/// shadows and lighting, not ink. Shadows measure 3-7; a defocused marker stroke 20.
-const MIN_EDGE_STEP: f32 = 10.0;
+/// shadows and lighting, not ink. Shadows measure 3-7; a defocused marker stroke 20, a
+/// defocused digit in a tiny camera's 160×120 view 8.3. (Noise, which makes steps as steep,
+/// is told apart by the step on the 3×3 means below.)
+const MIN_EDGE_STEP: f32 = 8.0;
 /// The same on the ink's 3×3 means: soft shadow bands in noisy 96×96 views measure 1-4,
 /// the digits of the real images and fixtures 9 and more.
 const MIN_SMOOTH_STEP: f32 = 5.0;
