@@ -13,14 +13,17 @@ pub use card::find_card;
 pub use normalise::{
     fit_mnist, fit_mnist_into, normalise_stroke, place_by_mass, stretch_core, stroke_width, FitScratch,
 };
-pub use segment::{background, bright_is_sheet, guess_polarity, hysteresis, ink_map, line_pixels, remove_lines};
+pub use segment::{background, guess_polarity, hysteresis, ink_map, line_pixels, remove_lines};
 
 use crate::data::PIXELS;
 pub use crate::gray::Rect;
 use crate::gray::{kth_largest, pool_some_into, FilterScratch, Gray, GrayBuf, Labeller, PoolScratch, Pools};
 use card::{find_card_into, CardScratch};
 use normalise::{extract, ExtractScratch, Working};
-use segment::{background_into, choose_digit, hysteresis_into, ink_map_into, line_pixels_into, Chosen, LineScratch};
+use segment::{
+    background_into, bright_is_sheet, choose_digit, hysteresis_into, ink_map_into, line_pixels_into, Chosen,
+    LineScratch,
+};
 
 /// Which way round ink and paper are.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Deserialize, serde::Serialize)]

@@ -35,7 +35,7 @@ const SHEET_STEP: i32 = 20;
 /// sheet or card lying on something darker (that the card search did not find: its contrast
 /// with the floor too low): a tenth of the view or more lies halfway or more up a clear step
 /// above the median. Its ink is then dark, on the sheet.
-pub fn bright_is_sheet(img: &[u8]) -> bool {
+pub(super) fn bright_is_sheet(img: &[u8]) -> bool {
     let [median, high] = percentiles(img, [0.5, 0.98]).map(i32::from);
     if high - median < SHEET_STEP {
         return false;
