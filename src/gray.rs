@@ -447,35 +447,54 @@ pub fn percentile(img: &[u8], q: f32) -> u8 {
 
 /// [`percentile`] for several `qs` (in increasing order) from one histogram.
 pub fn percentiles<const N: usize>(img: &[u8], qs: [f32; N]) -> [u8; N] {
-    let mut hist = [0usize; 256];
-    for &v in img {
-        hist[v as usize] += 1;
-    }
-    let (mut acc, mut v) = (0, 0);
-    qs.map(|q| {
-        let target = ((img.len() as f32 * q).ceil() as usize).clamp(1, img.len().max(1));
-        while v < 255 && acc + hist[v] < target {
-            acc += hist[v];
-            v += 1;
-        }
-        v as u8
-    })
+    Histogram::of(img).percentiles(qs)
 }
 
 /// The k-th largest value (k from 1), 0 when there are fewer than k values.
 pub fn kth_largest(img: &[u8], k: usize) -> u8 {
-    let mut hist = [0usize; 256];
-    for &v in img {
-        hist[v as usize] += 1;
-    }
-    let mut acc = 0;
-    for v in (0..256).rev() {
-        acc += hist[v];
-        if acc >= k {
-            return v as u8;
+    Histogram::of(img).kth_largest(k)
+}
+
+/// How many pixels have each grey level: one pass answers several order questions.
+pub struct Histogram {
+    counts: [usize; 256],
+    n: usize,
+}
+
+impl Histogram {
+    pub fn of(img: &[u8]) -> Self {
+        let mut counts = [0usize; 256];
+        for &v in img {
+            counts[v as usize] += 1;
         }
+        Histogram { counts, n: img.len() }
     }
-    0
+
+    /// The values below which each of `qs` (in increasing order, each in 0..=1) of the
+    /// pixels lie.
+    pub fn percentiles<const N: usize>(&self, qs: [f32; N]) -> [u8; N] {
+        let (mut acc, mut v) = (0, 0);
+        qs.map(|q| {
+            let target = ((self.n as f32 * q).ceil() as usize).clamp(1, self.n.max(1));
+            while v < 255 && acc + self.counts[v] < target {
+                acc += self.counts[v];
+                v += 1;
+            }
+            v as u8
+        })
+    }
+
+    /// The k-th largest value (k from 1), 0 when there are fewer than k values.
+    pub fn kth_largest(&self, k: usize) -> u8 {
+        let mut acc = 0;
+        for v in (0..256).rev() {
+            acc += self.counts[v];
+            if acc >= k {
+                return v as u8;
+            }
+        }
+        0
+    }
 }
 
 /// The brightest value within `radius` (a (2r+1)×(2r+1) square) of each pixel: grey-level

@@ -17,7 +17,7 @@ pub use segment::{background, guess_polarity, hysteresis, ink_map, line_pixels, 
 
 use crate::data::PIXELS;
 pub use crate::gray::Rect;
-use crate::gray::{kth_largest, pool_some_into, FilterScratch, Gray, GrayBuf, Labeller, PoolScratch, Pools};
+use crate::gray::{pool_some_into, FilterScratch, Gray, GrayBuf, Histogram, Labeller, PoolScratch, Pools};
 use card::{find_card_into, CardScratch};
 use normalise::{extract, ExtractScratch, Working};
 use segment::{
@@ -104,6 +104,11 @@ impl NoDigit {
 /// ink must be.
 const INK_OVER_NOISE: f32 = 8.0;
 
+/// A view is grainy when its faintest tenth stands at least this many grey levels above
+/// the paper estimate: in a clean view most paper matches the estimate (0); the noisy 96×96
+/// and 160×120 views of tiny cameras measure 4-13.
+const NOISY_FAINTEST: u8 = 3;
+
 /// Everything segmentation produced, for `--dump` and tests.
 #[derive(Clone, Debug)]
 pub struct Segmentation {
@@ -176,6 +181,8 @@ struct Scratch {
     factor: usize,
     threshold: u8,
     threshold_lo: u8,
+    /// In a grainy view, the ink that starts a blob above the noise; 0 in a clean one.
+    noise_ink: u8,
 }
 
 impl Preprocessor {
@@ -287,8 +294,12 @@ impl Preprocessor {
             .iter()
             .filter(|c| s.chosen.has(c.label))
             .fold((0u64, 0usize), |(m, a), c| (m + c.mass, a + c.area));
-        let most_noise = mass as f32 / area.max(1) as f32 / INK_OVER_NOISE;
-        if most_noise < 255.0 && !s.noise_at_most(polarity, most_noise as u8) {
+        // In a grainy view, the digit's ink as a whole must stand as far above the noise as
+        // the ink that starts a blob: clumps of noise that crossed that level here and there
+        // do not, nor does a shadow band that the noise broke into pieces.
+        let mean_ink = mass as f32 / area.max(1) as f32;
+        let most_noise = mean_ink / INK_OVER_NOISE;
+        if (most_noise < 255.0 && !s.noise_at_most(polarity, most_noise as u8)) || mean_ink < s.noise_ink as f32 {
             return Err(NoDigit::NoInk);
         }
         // Extraction measures ink at full resolution against the paper of the cells' means.
@@ -339,10 +350,24 @@ impl Scratch {
                 }
             }
         }
+        let hist = Histogram::of(&self.ink);
         // Not the max, so a few hot pixels cannot set the scale.
-        let peak = kth_largest(&self.ink, (self.ink.len() / 5000).max(3));
+        let peak = hist.kth_largest((self.ink.len() / 5000).max(3));
         self.threshold = p.min_contrast.max((peak as f32 * 0.4) as u8);
         self.threshold_lo = (p.min_contrast / 2).max((peak as f32 * 0.2) as u8);
+        // In a grainy view (a tiny camera's, or any in dim light) the paper estimate rides
+        // on the noise's peaks, so all the paper reads as faint ink, and clumps of noise
+        // join the digit and flood across the view. Then even the faintest tenth of the view
+        // stands above the estimate, and ink must stand above what the noise makes: its
+        // median plus two (joining) or three (starting a blob) times its spread below it.
+        let [faintest, median] = hist.percentiles([0.1, 0.5]);
+        self.noise_ink = 0;
+        if faintest >= NOISY_FAINTEST {
+            let spread = median - faintest;
+            self.noise_ink = median.saturating_add(spread.saturating_mul(3));
+            self.threshold_lo = self.threshold_lo.max(median.saturating_add(spread.saturating_mul(2)));
+            self.threshold = self.threshold.max(self.noise_ink);
+        }
         hysteresis_into(
             &self.ink,
             ww,

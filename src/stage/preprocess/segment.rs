@@ -436,6 +436,9 @@ const MIN_EDGE_STEP: f32 = 8.0;
 const MIN_SMOOTH_STEP: f32 = 5.0;
 /// Steeper than noise makes: a thin pencil stroke, whose 3×3 means are faint.
 const SURE_EDGE_STEP: f32 = 15.0;
+/// The step on the 3×3 means a mark crossing the whole view needs to be a close-up digit:
+/// shadow bands crossing noisy low-resolution views measure 5-7, close-up digits 15 and more.
+const MIN_CROSSING_STEP: f32 = 10.0;
 
 /// Picks the digit's blobs from the labelled mask into `chosen`; false when there is none.
 #[allow(clippy::too_many_arguments)]
@@ -501,7 +504,12 @@ pub(super) fn choose_digit(
             // what lies around a sheet held up to the camera runs along them, over more
             // than three eighths of the way round.
             let rim = c.border_contact * 4 > (w + h) * 3;
-            fills && stroky(c) && !rim && card.is_none()
+            // A mark from one edge of the view to the opposite one is a close-up digit
+            // only if it has a pen's sharp edges; a soft shadow band crossing a noisy view
+            // is not one.
+            let crosses = c.sides & 0b0011 == 0b0011 || c.sides & 0b1100 == 0b1100;
+            let soft = || edge_step(c, pixel_labels, ink, w, h, true) < MIN_CROSSING_STEP;
+            fills && stroky(c) && !rim && card.is_none() && !(crosses && soft())
         });
     // Running along an edge (a table's, the frame's) or across the picture from one edge to
     // another (a shadow, a table edge) is not a digit; a digit written large may still
