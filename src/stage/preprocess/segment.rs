@@ -440,6 +440,22 @@ const SURE_EDGE_STEP: f32 = 15.0;
 /// shadow bands crossing noisy low-resolution views measure 5-7, close-up digits 15 and more.
 const MIN_CROSSING_STEP: f32 = 10.0;
 
+/// Whether a blob runs along an edge of the view, over more than half its own extent that
+/// way and half as far again as it reaches from the edge into the view: the room beside a
+/// sheet held up to the camera does; a close-up digit cut by the edge reaches from it
+/// further than it runs along it, even where its bottom stroke is cut lengthwise.
+fn hugs_edge(c: &Component, labels: &[u32], w: usize, h: usize) -> bool {
+    let (bw, bh) = (c.bbox.width(), c.bbox.height());
+    let hugs = |cells: &mut dyn Iterator<Item = usize>, extent: usize, depth: usize| {
+        let along = cells.filter(|&i| labels[i] == c.label).count();
+        along * 2 > extent && depth * 3 < along * 2
+    };
+    hugs(&mut (0..w), bw, bh)
+        || hugs(&mut (0..w).map(|x| (h - 1) * w + x), bw, bh)
+        || hugs(&mut (0..h).map(|y| y * w), bh, bw)
+        || hugs(&mut (0..h).map(|y| y * w + w - 1), bh, bw)
+}
+
 /// Picks the digit's blobs from the labelled mask into `chosen`; false when there is none.
 #[allow(clippy::too_many_arguments)]
 pub(super) fn choose_digit(
@@ -502,8 +518,9 @@ pub(super) fn choose_digit(
             let fills = c.bbox.height() * 10 >= h * if low_res { 7 } else { 8 };
             // A digit may be cut by the edges of a tight crop, but only here and there;
             // what lies around a sheet held up to the camera runs along them, over more
-            // than three eighths of the way round.
-            let rim = c.border_contact * 4 > (w + h) * 3;
+            // than three eighths of the way round, or along one of them (the room beside
+            // the sheet's edge).
+            let rim = c.border_contact * 4 > (w + h) * 3 || hugs_edge(c, pixel_labels, w, h);
             // A mark from one edge of the view to the opposite one is a close-up digit
             // only if it has a pen's sharp edges; a soft shadow band crossing a noisy view
             // is not one.
