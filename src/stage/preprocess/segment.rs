@@ -436,25 +436,10 @@ const MIN_EDGE_STEP: f32 = 8.0;
 const MIN_SMOOTH_STEP: f32 = 5.0;
 /// Steeper than noise makes: a thin pencil stroke, whose 3×3 means are faint.
 const SURE_EDGE_STEP: f32 = 15.0;
-/// The step on the 3×3 means a mark crossing the whole view needs to be a close-up digit:
-/// shadow bands crossing noisy low-resolution views measure 5-7, close-up digits 15 and more.
-const MIN_CROSSING_STEP: f32 = 10.0;
-
-/// Whether a blob runs along an edge of the view, over more than half its own extent that
-/// way and half as far again as it reaches from the edge into the view: the room beside a
-/// sheet held up to the camera does; a close-up digit cut by the edge reaches from it
-/// further than it runs along it, even where its bottom stroke is cut lengthwise.
-fn hugs_edge(c: &Component, labels: &[u32], w: usize, h: usize) -> bool {
-    let (bw, bh) = (c.bbox.width(), c.bbox.height());
-    let hugs = |cells: &mut dyn Iterator<Item = usize>, extent: usize, depth: usize| {
-        let along = cells.filter(|&i| labels[i] == c.label).count();
-        along * 2 > extent && depth * 3 < along * 2
-    };
-    hugs(&mut (0..w), bw, bh)
-        || hugs(&mut (0..w).map(|x| (h - 1) * w + x), bw, bh)
-        || hugs(&mut (0..h).map(|y| y * w), bh, bw)
-        || hugs(&mut (0..h).map(|y| y * w + w - 1), bh, bw)
-}
+/// The step on the 3×3 means a mark reaching two edges of the view needs to be a close-up
+/// digit: shadow bands across noisy low-resolution views measure 5-7, close-up digits cut by
+/// two edges 9.6 and more.
+const MIN_CROSSING_STEP: f32 = 8.0;
 
 /// Picks the digit's blobs from the labelled mask into `chosen`; false when there is none.
 #[allow(clippy::too_many_arguments)]
@@ -518,13 +503,16 @@ pub(super) fn choose_digit(
             let fills = c.bbox.height() * 10 >= h * if low_res { 7 } else { 8 };
             // A digit may be cut by the edges of a tight crop, but only here and there;
             // what lies around a sheet held up to the camera runs along them, over more
-            // than three eighths of the way round, or along one of them (the room beside
-            // the sheet's edge).
-            let rim = c.border_contact * 4 > (w + h) * 3 || hugs_edge(c, pixel_labels, w, h);
-            // A mark from one edge of the view to the opposite one is a close-up digit
-            // only if it has a pen's sharp edges; a soft shadow band crossing a noisy view
-            // is not one.
-            let crosses = c.sides & 0b0011 == 0b0011 || c.sides & 0b1100 == 0b1100;
+            // than three eighths of the way round, or over more than three quarters of its
+            // own width and height (the room in a wedge beside the sheet, the floor around
+            // a card's corner). A close-up digit cut by an edge reaches further from it than
+            // it runs along it, even a 3 whose bottom stroke is cut lengthwise.
+            let rim =
+                c.border_contact * 4 > (w + h) * 3 || c.border_contact * 4 > (c.bbox.width() + c.bbox.height()) * 3;
+            // A mark reaching two edges of the view, across it or across a corner, is a
+            // close-up digit only if it has a pen's sharp edges; a soft shadow band crossing
+            // a noisy view is not one.
+            let crosses = c.sides.count_ones() >= 2;
             let soft = || edge_step(c, pixel_labels, ink, w, h, true) < MIN_CROSSING_STEP;
             fills && stroky(c) && !rim && card.is_none() && !(crosses && soft())
         });
