@@ -67,6 +67,13 @@ pub(super) fn find_card_into(work: Gray, radius: usize, s: &mut CardScratch, f: 
     if (card.area as f32) < 0.6 * tightest_box(labels, card.label, w, &mut s.ends) {
         return false;
     }
+    // A card is bright under its ink: most of it is bright before the closing too. A chalk
+    // digit's loop on a board is not a card, though the closing fills it: inside the loop
+    // lies the board's dark.
+    let bright_inside = labels.iter().zip(&s.small.pixels).filter(|&(&l, &v)| l == card.label && v >= t).count();
+    if bright_inside * 2 < card.area {
+        return false;
+    }
     s.outside.clear();
     s.outside.extend(labels.iter().map(|&l| (l != card.label) as u8));
     s.around.label(&s.outside, &s.outside, w, h);
