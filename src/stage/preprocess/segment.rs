@@ -441,6 +441,13 @@ const SURE_EDGE_STEP: f32 = 15.0;
 /// two edges 9.6 and more.
 const MIN_CROSSING_STEP: f32 = 8.0;
 
+/// Pieces of a digit's broken stroke lie at most this many working pixels apart (a removed
+/// grid line leaves a gap of one or two); clutter near the digit, such as a wood floor's
+/// grain, lies farther apart.
+const CHAIN_GAP: usize = 3;
+/// Rounds of joining pieces to pieces already joined.
+const CHAIN_ROUNDS: usize = 8;
+
 /// Picks the digit's blobs from the labelled mask into `chosen`; false when there is none.
 #[allow(clippy::too_many_arguments)]
 pub(super) fn choose_digit(
@@ -556,17 +563,33 @@ pub(super) fn choose_digit(
     };
     // Pieces within a quarter of the digit's size of its box belong to it.
     let margin = best.bbox.height().max(best.bbox.width()) / 4 + 1;
-    let near = |c: &Component| {
-        c.bbox.x1 + margin >= best.bbox.x0
-            && c.bbox.x0 <= best.bbox.x1 + margin
-            && c.bbox.y1 + margin >= best.bbox.y0
-            && c.bbox.y0 <= best.bbox.y1 + margin
+    let near = |c: &Rect, to: &Rect, margin: usize| {
+        c.x1 + margin >= to.x0 && c.x0 <= to.x1 + margin && c.y1 + margin >= to.y0 && c.y0 <= to.y1 + margin
     };
     let mut bbox = best.bbox;
     for &i in &chosen.candidates {
-        if near(&comps[i]) {
+        if near(&comps[i].bbox, &best.bbox, margin) {
             chosen.part[i] = true;
             bbox = bbox.union(&comps[i].bbox);
+        }
+    }
+    // So do pieces a few pixels from those, and from them in turn: a thin stroke broken in
+    // many places (where the grid lines crossing it were taken out) is a chain of pieces
+    // reaching beyond the first one's margin. (A few rounds: each may add many pieces.)
+    for _ in 0..CHAIN_ROUNDS {
+        let mut grew = false;
+        for k in 0..chosen.candidates.len() {
+            let i = chosen.candidates[k];
+            if !chosen.part[i]
+                && chosen.candidates.iter().any(|&j| chosen.part[j] && near(&comps[i].bbox, &comps[j].bbox, CHAIN_GAP))
+            {
+                chosen.part[i] = true;
+                bbox = bbox.union(&comps[i].bbox);
+                grew = true;
+            }
+        }
+        if !grew {
+            break;
         }
     }
     if bbox.height() < min_h || bbox.height() > max_h {
