@@ -463,11 +463,17 @@ pub struct Histogram {
 
 impl Histogram {
     pub fn of(img: &[u8]) -> Self {
-        let mut counts = [0usize; 256];
-        for &v in img {
+        Self::of_iter(img.iter().copied())
+    }
+
+    /// Of any run of grey levels (the pixels under a mask, say).
+    pub fn of_iter(values: impl Iterator<Item = u8>) -> Self {
+        let (mut counts, mut n) = ([0usize; 256], 0);
+        for v in values {
             counts[v as usize] += 1;
+            n += 1;
         }
-        Histogram { counts, n: img.len() }
+        Histogram { counts, n }
     }
 
     /// The values below which each of `qs` (in increasing order, each in 0..=1) of the

@@ -378,14 +378,23 @@ impl Scratch {
             &mut self.weak,
             &mut self.hysteresis,
         );
-        if !small {
+        if small {
+            self.lines.line.clear();
+        } else {
             // Lines are found on a lenient mask, where a faint ruled line is still whole.
             let lenient_at = (self.threshold_lo as u16 * 3 / 4).max(p.min_contrast as u16 / 2) as u8;
             self.lenient.clear();
             self.lenient.extend(self.ink.iter().map(|&v| (v >= lenient_at) as u8));
             line_pixels_into(&self.lenient, ww, wh, 0.35, &mut self.lines);
-            for (m, &is_line) in self.mask.iter_mut().zip(&self.lines.line) {
-                if is_line {
+            // Where the digit crosses a line, its ink stands above the line's own (their
+            // median) by as much as starts a blob: those pixels stay, so a thin stroke is
+            // not cut at every grid line it crosses. A line as dark as the digit, a ruled
+            // line under it, is still taken out whole.
+            let on_lines = self.ink.iter().zip(&self.lines.line).filter(|(_, &l)| l).map(|(&v, _)| v);
+            let [line_ink] = Histogram::of_iter(on_lines).percentiles([0.5]);
+            let crossing = line_ink as u16 + self.threshold as u16;
+            for ((m, &is_line), &v) in self.mask.iter_mut().zip(&self.lines.line).zip(&self.ink) {
+                if is_line && (v as u16) < crossing {
                     *m = 0;
                 }
             }
@@ -394,13 +403,27 @@ impl Scratch {
     }
 
     /// Whether the noise of the image the ink was measured on — the median difference
-    /// between horizontal neighbours, on every other row — is at most `k`.
+    /// between horizontal neighbours, on every other row — is at most `k`. Pairs on a ruled
+    /// or grid line are left out: the steps at its edges are not noise, and on grid paper
+    /// they are most of the steps.
     fn noise_at_most(&self, polarity: Polarity, k: u8) -> bool {
         let src = if polarity == Polarity::LightOnDark { &self.light } else { &self.dark };
+        let w = src.w.max(1);
         let (mut small, mut n) = (0usize, 0usize);
-        for row in src.pixels.chunks_exact(src.w.max(1)).step_by(2) {
-            small += row.iter().zip(&row[1..]).map(|(a, b)| (a.abs_diff(*b) <= k) as u32).sum::<u32>() as usize;
-            n += row.len() - 1;
+        if self.lines.line.len() == src.pixels.len() {
+            for (row, line) in src.pixels.chunks_exact(w).zip(self.lines.line.chunks_exact(w)).step_by(2) {
+                for ((a, b), on) in row.iter().zip(&row[1..]).zip(line.windows(2)) {
+                    if !on[0] && !on[1] {
+                        small += (a.abs_diff(*b) <= k) as usize;
+                        n += 1;
+                    }
+                }
+            }
+        } else {
+            for row in src.pixels.chunks_exact(w).step_by(2) {
+                small += row.iter().zip(&row[1..]).map(|(a, b)| (a.abs_diff(*b) <= k) as u32).sum::<u32>() as usize;
+                n += row.len() - 1;
+            }
         }
         small * 2 > n
     }
