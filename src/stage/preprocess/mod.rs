@@ -386,12 +386,15 @@ impl Scratch {
             self.lenient.clear();
             self.lenient.extend(self.ink.iter().map(|&v| (v >= lenient_at) as u8));
             line_pixels_into(&self.lenient, ww, wh, 0.35, &mut self.lines);
-            // Where the digit crosses a line, its ink stands above the line's own (their
-            // median) by as much as starts a blob: those pixels stay, so a thin stroke is
-            // not cut at every grid line it crosses. A line as dark as the digit, a ruled
-            // line under it, is still taken out whole.
+            // Where the digit crosses a line, its ink stands above the lines' own by as much
+            // as starts a blob: those pixels stay, so a thin stroke is not cut at every grid
+            // line it crosses. A line as dark as the digit, a ruled line under it, is still
+            // taken out whole. The lines' ink is their upper quartile, not their median:
+            // paper along the view's edge, dimmed by vignetting, can make up most of what
+            // is taken for lines, and a pencil stem running straight into it must still go
+            // with the lines rather than join the digit to the edge.
             let on_lines = self.ink.iter().zip(&self.lines.line).filter(|(_, &l)| l).map(|(&v, _)| v);
-            let [line_ink] = Histogram::of_iter(on_lines).percentiles([0.5]);
+            let [line_ink] = Histogram::of_iter(on_lines).percentiles([0.75]);
             let crossing = line_ink as u16 + self.threshold as u16;
             for ((m, &is_line), &v) in self.mask.iter_mut().zip(&self.lines.line).zip(&self.ink) {
                 if is_line && (v as u16) < crossing {
