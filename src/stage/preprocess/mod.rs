@@ -379,26 +379,28 @@ impl Scratch {
             &mut self.hysteresis,
         );
         if small {
-            self.lines.line.clear();
+            self.lines.searched = false;
         } else {
             // Lines are found on a lenient mask, where a faint ruled line is still whole.
             let lenient_at = (self.threshold_lo as u16 * 3 / 4).max(p.min_contrast as u16 / 2) as u8;
             self.lenient.clear();
             self.lenient.extend(self.ink.iter().map(|&v| (v >= lenient_at) as u8));
             line_pixels_into(&self.lenient, ww, wh, 0.35, &mut self.lines);
-            // Where the digit crosses a line, its ink stands above the lines' own by as much
-            // as starts a blob: those pixels stay, so a thin stroke is not cut at every grid
-            // line it crosses. A line as dark as the digit, a ruled line under it, is still
-            // taken out whole. The lines' ink is their upper quartile, not their median:
-            // paper along the view's edge, dimmed by vignetting, can make up most of what
-            // is taken for lines, and a pencil stem running straight into it must still go
-            // with the lines rather than join the digit to the edge.
-            let on_lines = self.ink.iter().zip(&self.lines.line).filter(|(_, &l)| l).map(|(&v, _)| v);
-            let [line_ink] = Histogram::of_iter(on_lines).percentiles([0.75]);
-            let crossing = line_ink as u16 + self.threshold as u16;
-            for ((m, &is_line), &v) in self.mask.iter_mut().zip(&self.lines.line).zip(&self.ink) {
-                if is_line && (v as u16) < crossing {
-                    *m = 0;
+            if self.lines.searched {
+                // Where the digit crosses a line, its ink stands above the lines' own by as much
+                // as starts a blob: those pixels stay, so a thin stroke is not cut at every grid
+                // line it crosses. A line as dark as the digit, a ruled line under it, is still
+                // taken out whole. The lines' ink is their upper quartile, not their median:
+                // paper along the view's edge, dimmed by vignetting, can make up most of what
+                // is taken for lines, and a pencil stem running straight into it must still go
+                // with the lines rather than join the digit to the edge.
+                let on_lines = self.ink.iter().zip(&self.lines.line).filter(|(_, &l)| l).map(|(&v, _)| v);
+                let [line_ink] = Histogram::of_iter(on_lines).percentiles([0.75]);
+                let crossing = line_ink as u16 + self.threshold as u16;
+                for ((m, &is_line), &v) in self.mask.iter_mut().zip(&self.lines.line).zip(&self.ink) {
+                    if is_line && (v as u16) < crossing {
+                        *m = 0;
+                    }
                 }
             }
         }
@@ -413,7 +415,7 @@ impl Scratch {
         let src = if polarity == Polarity::LightOnDark { &self.light } else { &self.dark };
         let w = src.w.max(1);
         let (mut small, mut n) = (0usize, 0usize);
-        if self.lines.line.len() == src.pixels.len() {
+        if self.lines.searched && self.lines.line.len() == src.pixels.len() {
             for (row, line) in src.pixels.chunks_exact(w).zip(self.lines.line.chunks_exact(w)).step_by(2) {
                 for ((a, b), on) in row.iter().zip(&row[1..]).zip(line.windows(2)) {
                     if !on[0] && !on[1] {

@@ -173,6 +173,8 @@ pub(super) struct LineScratch {
     sub_line: Vec<bool>,
     /// True where a pixel belongs to a line.
     pub line: Vec<bool>,
+    /// Whether any blob could hold a line: when not, `line` is all false (most views).
+    pub searched: bool,
 }
 
 /// The pixels of `mask` that belong to long, thin lines (see [`remove_lines`]).
@@ -201,6 +203,7 @@ pub(super) fn line_pixels_into(mask: &[u8], w: usize, h: usize, min_frac: f32, s
     // are bridged (a 3×3 dilation bridges them), so a view where no such blob leaves the
     // view over `min_frac` of its side or crosses most of it has no line: most views, and
     // the search is then skipped.
+    s.searched = false;
     let Some(view) = Gray::new(mask, w, h) else {
         s.line.clear();
         return;
@@ -226,6 +229,7 @@ pub(super) fn line_pixels_into(mask: &[u8], w: usize, h: usize, min_frac: f32, s
     else {
         return;
     };
+    s.searched = true;
     // Each run, thin stretch and crossing below lies within one such blob: the search runs
     // on the box around them, on their pixels alone, and gives the same lines as on the
     // whole view. Positions in the box are offset by (x0, y0) in the view.
