@@ -312,6 +312,10 @@ fn reduce_cells<const F: usize, const MEAN: bool, const DARK: bool, const LIGHT:
         );
     }
     let n = full * F;
+    if n == 0 {
+        // Only the narrow cell: a band whose vector route left fewer than F columns.
+        return;
+    }
     let mut step = 1;
     while step < F {
         if MEAN {
@@ -1382,8 +1386,10 @@ mod tests {
 
     #[test]
     fn pooling_matches_the_plain_cell_by_cell_answer_for_any_factor() {
-        // 200 wide: three blocks of 64 columns for the vector route, and 8 left over.
-        for (w, h) in [(37, 23), (64, 48), (9, 30), (200, 18)] {
+        // 200 wide: three blocks of 64 columns for the vector route, and 8 left over; 66
+        // and 514 wide: fewer columns left over than one cell (a rotated photo of 514×514
+        // crashed here); 3 wide: narrower than one cell.
+        for (w, h) in [(37, 23), (64, 48), (9, 30), (200, 18), (66, 8), (514, 9), (3, 5)] {
             let px: Vec<u8> = (0..w * h).map(|i| ((i * 7919 + i / 11) % 256) as u8).collect();
             for f in [1, 2, 3, 4, 5, 8, 12] {
                 let (mean, dark, light) = pool(Gray::new(&px, w, h).unwrap(), f);
