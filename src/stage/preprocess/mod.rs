@@ -40,6 +40,8 @@ pub enum Polarity {
 pub struct Params {
     pub polarity: Polarity,
     /// Least ink contrast (grey levels against the local background) that counts as ink.
+    /// In a faint view, whose ink nowhere reaches 5/3 of it, the least contrast follows
+    /// the ink down (to no less than 12, and clear of the view's noise).
     pub min_contrast: u8,
     /// Smallest digit height as a fraction of the frame height.
     pub min_height: f32,
@@ -108,6 +110,19 @@ const INK_OVER_NOISE: f32 = 8.0;
 /// the paper estimate: in a clean view most paper matches the estimate (0); the noisy 96×96
 /// and 160×120 views of tiny cameras measure 4-13.
 const NOISY_FAINTEST: u8 = 3;
+/// In a faint view, the least ink contrast stays at or above this, and follows the view's
+/// ink peak down to this share of it (see [`Scratch::segment`]).
+const FAINT_FLOOR: u8 = 12;
+const FAINT_SHARE: f32 = 0.6;
+
+/// The median difference between horizontal neighbours, on every other row: the noise of
+/// a view, in grey levels.
+fn neighbour_noise(pixels: &[u8], w: usize) -> u8 {
+    let diffs =
+        pixels.chunks_exact(w.max(1)).step_by(2).flat_map(|r| r.iter().zip(&r[1..]).map(|(a, b)| a.abs_diff(*b)));
+    let [median] = Histogram::of_iter(diffs).percentiles([0.5]);
+    median
+}
 
 /// Everything segmentation produced, for `--dump` and tests.
 #[derive(Clone, Debug)]
@@ -183,6 +198,8 @@ struct Scratch {
     threshold_lo: u8,
     /// In a grainy view, the ink that starts a blob above the noise; 0 in a clean one.
     noise_ink: u8,
+    /// The view is faint: its least ink contrast followed its ink down.
+    faint: bool,
 }
 
 impl Preprocessor {
@@ -265,7 +282,7 @@ impl Preprocessor {
             let found = s.threshold <= peak && {
                 s.labeller.label(&s.mask, &s.ink, ww, wh);
                 let card = s.has_card.then_some(s.card.mask.as_slice());
-                choose_digit(&s.labeller, &s.ink, card, ww, wh, p, small, factor == 1, &mut s.chosen)
+                choose_digit(&s.labeller, &s.ink, card, ww, wh, p, small, factor == 1, s.faint, &mut s.chosen)
             };
             if !found {
                 if widened && radius != first_radius {
@@ -353,8 +370,21 @@ impl Scratch {
         let hist = Histogram::of(&self.ink);
         // Not the max, so a few hot pixels cannot set the scale.
         let peak = hist.kth_largest((self.ink.len() / 5000).max(3));
-        self.threshold = p.min_contrast.max((peak as f32 * 0.4) as u8);
-        self.threshold_lo = (p.min_contrast / 2).max((peak as f32 * 0.2) as u8);
+        // The least contrast that counts as ink is the configured one, unless the whole view
+        // is faint (a dim room, a light pencil, a washed-out photo: its darkest ink stands
+        // less than 5/3 of the configured contrast from the paper). Then it follows the ink down to
+        // 60 % of its peak, while staying clear of the view's noise: eight times the typical
+        // step between neighbours, as the ink's own check below asks, and never under 12.
+        let mut floor = p.min_contrast;
+        if ((peak as f32 * FAINT_SHARE) as u8) < floor {
+            let noise = neighbour_noise(&src.pixels, ww);
+            let faint =
+                FAINT_FLOOR.max(noise.saturating_mul(INK_OVER_NOISE as u8)).max((peak as f32 * FAINT_SHARE) as u8);
+            floor = floor.min(faint);
+        }
+        self.faint = floor < p.min_contrast;
+        self.threshold = floor.max((peak as f32 * 0.4) as u8);
+        self.threshold_lo = (floor / 2).max((peak as f32 * 0.2) as u8);
         // In a grainy view (a tiny camera's, or any in dim light) the paper estimate rides
         // on the noise's peaks, so all the paper reads as faint ink, and clumps of noise
         // join the digit and flood across the view. Then even the faintest tenth of the view
@@ -539,6 +569,28 @@ mod tests {
     }
 
     #[test]
+    fn a_faint_stroke_is_ink_in_a_clean_view_but_not_in_a_noisy_one() {
+        // A stroke 20 grey levels below the paper: under the configured least contrast (30).
+        let (w, h) = (320, 240);
+        let faint = |noise: i32| {
+            let mut frame: Vec<u8> = (0..w * h)
+                .map(|i| (150 + ((i * 7919 + i / w * 104_729) % (2 * noise as usize + 1)) as i32 - noise) as u8)
+                .collect();
+            for y in 90..150 {
+                for x in 156..164 {
+                    frame[y * w + x] -= 20;
+                }
+            }
+            preprocess(&frame, w, h, &Params::default())
+        };
+        let found = faint(0).expect("a faint stroke on clean paper is ink");
+        assert_eq!(found.bbox, Rect { x0: 156, y0: 90, x1: 163, y1: 149 });
+        // Noise whose neighbours (after pooling) differ by 3 or more is louder than an eighth
+        // of the stroke.
+        assert_eq!(faint(8), Err(NoDigit::NoInk));
+    }
+
+    #[test]
     fn light_ink_on_dark_works_too() {
         let (w, h) = (100, 100);
         let mut frame = vec![10u8; w * h];
@@ -580,7 +632,9 @@ mod tests {
     fn lighting_gradient_is_not_ink() {
         let (w, h) = (320, 240);
         let frame: Vec<u8> = (0..w * h).map(|i| (90 + (i % w) * 150 / w) as u8).collect();
-        assert_eq!(preprocess(&frame, w, h, &Params::default()), Err(NoDigit::NoInk));
+        // Faint, it may cross a faint view's least contrast, but its edges are no ink's.
+        let got = preprocess(&frame, w, h, &Params::default());
+        assert!(matches!(got, Err(NoDigit::NoInk | NoDigit::NoDigitShape)), "{got:?}");
     }
 
     #[test]

@@ -444,6 +444,10 @@ const SURE_EDGE_STEP: f32 = 15.0;
 /// digit: shadow bands across noisy low-resolution views measure 5-7, close-up digits cut by
 /// two edges 9.6 and more.
 const MIN_CROSSING_STEP: f32 = 8.0;
+/// The step on the 3×3 means, as a share of a blob's mean ink, that makes its edges sharp
+/// whatever its contrast: digits, even faint ones, measure 0.17 and more; shadows, lighting
+/// and noise in blank views 0.13 at most.
+const REL_SMOOTH_STEP: f32 = 0.15;
 
 /// Pieces of a digit's broken stroke lie at most this many working pixels apart (a removed
 /// grid line leaves a gap of one or two); clutter near the digit, such as a wood floor's
@@ -463,6 +467,7 @@ pub(super) fn choose_digit(
     p: &Params,
     small: bool,
     low_res: bool,
+    faint: bool,
     chosen: &mut Chosen,
 ) -> bool {
     let (pixel_labels, comps) = (&labeller.labels, &labeller.comps);
@@ -499,8 +504,16 @@ pub(super) fn choose_digit(
             .filter(|(_, c)| {
                 c.area >= speck && {
                     let step = edge_step(c, pixel_labels, ink, w, h, false);
-                    step >= MIN_EDGE_STEP
-                        && (step >= SURE_EDGE_STEP || edge_step(c, pixel_labels, ink, w, h, true) >= MIN_SMOOTH_STEP)
+                    // In a faint view, a mark is measured against its own ink instead: a
+                    // light pencil stroke rises to its ink as steeply, for its depth, as a
+                    // dark one. (The smoothed step is below the plain one: the dearer measure
+                    // is taken only where it can pass.)
+                    let relative = if faint { REL_SMOOTH_STEP * c.mass as f32 / c.area as f32 } else { f32::INFINITY };
+                    step >= SURE_EDGE_STEP
+                        || ((step >= MIN_EDGE_STEP || step >= relative) && {
+                            let smooth = edge_step(c, pixel_labels, ink, w, h, true);
+                            (step >= MIN_EDGE_STEP && smooth >= MIN_SMOOTH_STEP) || smooth >= relative
+                        })
                 }
             })
             .map(|(i, _)| i),
