@@ -5,6 +5,13 @@ use crate::gray::{
     closing_into, downscale_area_into, min_filter_into, opening_into, otsu, FilterScratch, Gray, GrayBuf, Labeller,
 };
 
+/// A card no larger than this share of the view, and bright under less than this share of
+/// itself, is doubtful (see [`CardScratch::doubtful`]). Cards of the simulator and of the
+/// stress generators that small measure 0.82 and more; bold light digits of real images,
+/// their gaps closed over, 0.80 and less.
+const DOUBTFUL_SHARE: f32 = 0.25;
+const DOUBTFUL_BRIGHT: f32 = 0.85;
+
 /// Buffers the card search reuses from frame to frame.
 #[derive(Debug, Default)]
 pub(super) struct CardScratch {
@@ -18,6 +25,9 @@ pub(super) struct CardScratch {
     around: Labeller,
     /// The card found, at the working image's size (1 inside).
     pub mask: Vec<u8>,
+    /// The card found could as well be a bold light digit with its gaps closed over: a
+    /// quarter of the view or less, and more than 15 % of it dark before the closing.
+    pub doubtful: bool,
 }
 
 /// The card or sheet of paper in view when it lies on something darker: a large bright
@@ -48,7 +58,12 @@ pub(super) fn find_card_into(work: Gray, radius: usize, s: &mut CardScratch, f: 
     opening_into(s.a.view(), r, &mut s.b, f);
     let closed = &s.b.pixels;
     let (t, dark_mean, bright_mean) = otsu(closed);
-    if bright_mean - dark_mean < 40.0 {
+    // In a camera-sized view a card stands 40 grey levels above the floor. A smaller view
+    // is searched only when it looks like light ink on dark, and there the alternative is
+    // to read the card's edges as light strokes: a fainter card (grey on a grey floor, or in
+    // a dim view) is still a card.
+    let least = if work.w.min(work.h) >= super::MIN_CARD_VIEW { 40.0 } else { 20.0 };
+    if bright_mean - dark_mean < least {
         return false;
     }
     s.bright.clear();
@@ -74,6 +89,7 @@ pub(super) fn find_card_into(work: Gray, radius: usize, s: &mut CardScratch, f: 
     if bright_inside * 2 < card.area {
         return false;
     }
+    s.doubtful = frac <= DOUBTFUL_SHARE && (bright_inside as f32) < DOUBTFUL_BRIGHT * card.area as f32;
     s.outside.clear();
     s.outside.extend(labels.iter().map(|&l| (l != card.label) as u8));
     s.around.label(&s.outside, &s.outside, w, h);

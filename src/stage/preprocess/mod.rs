@@ -253,7 +253,7 @@ impl Preprocessor {
             && (camera_sized
                 || *guessed.get_or_insert_with(|| guess_polarity(&s.mean.pixels)) == Polarity::LightOnDark);
         s.has_card = search && find_card_into(s.mean.view(), radius, &mut s.card, &mut s.card_filter);
-        let polarity = match (p.polarity, s.has_card) {
+        let mut polarity = match (p.polarity, s.has_card) {
             (_, true) => Polarity::DarkOnLight,
             (Polarity::Auto, false) => match guessed.unwrap_or_else(|| guess_polarity(&s.mean.pixels)) {
                 // A grey card on a floor only a little darker, too faint for the card
@@ -289,6 +289,24 @@ impl Preprocessor {
                     // The wider window lost the digit the first one found (a bold digit
                     // cut by the view's edge grew into an edge mark): keep the first.
                     radius = first_radius;
+                    continue;
+                }
+                // No digit on a doubtful card in a view that looks like light ink on dark:
+                // the "card" was a bold light digit, a chalk 8 or a white 6 on black, its
+                // gaps closed over by the search. Read the view as it looked.
+                if s.has_card
+                    && s.card.doubtful
+                    && p.polarity == Polarity::Auto
+                    && *guessed.get_or_insert_with(|| guess_polarity(&s.mean.pixels)) == Polarity::LightOnDark
+                {
+                    s.has_card = false;
+                    polarity = Polarity::LightOnDark;
+                    if !light_first {
+                        let more = Pools { mean: false, dark: false, light: true };
+                        pool_some_into(img, factor, more, &mut s.mean, &mut s.dark, &mut s.light, &mut s.pool);
+                    }
+                    radius = first_radius;
+                    widened = false;
                     continue;
                 }
                 return Err(if s.threshold > peak { NoDigit::NoInk } else { NoDigit::NoDigitShape });
@@ -588,6 +606,27 @@ mod tests {
         // Noise whose neighbours (after pooling) differ by 3 or more is louder than an eighth
         // of the stroke.
         assert_eq!(faint(8), Err(NoDigit::NoInk));
+    }
+
+    #[test]
+    fn a_bold_light_eight_in_a_small_view_is_read_as_light_ink_not_as_a_card() {
+        // A 96×96 view: a bold white 8 (two rings) on black. The card search closes its loops
+        // over and finds a bright, solid, sharp-edged region on a dark surround; inside it
+        // the only "ink" is the loops.
+        let (w, h) = (96, 96);
+        let frame: Vec<u8> = (0..w * h)
+            .map(|i| {
+                let (x, y) = ((i % w) as f32 - 47.5, (i / w) as f32 - 47.5);
+                let on = |cy: f32| (7.6..13.0).contains(&(x * x + (y - cy) * (y - cy)).sqrt());
+                if on(-12.1) || on(12.1) {
+                    220
+                } else {
+                    30
+                }
+            })
+            .collect();
+        let found = preprocess(&frame, w, h, &Params::default()).expect("the 8 is a digit");
+        assert_eq!(found.bbox, Rect { x0: 35, y0: 23, x1: 60, y1: 72 }, "the whole 8, not its loops");
     }
 
     #[test]
