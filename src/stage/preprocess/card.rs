@@ -58,11 +58,11 @@ pub(super) fn find_card_into(work: Gray, radius: usize, s: &mut CardScratch, f: 
     opening_into(s.a.view(), r, &mut s.b, f);
     let closed = &s.b.pixels;
     let (t, dark_mean, bright_mean) = otsu(closed);
-    // In a camera-sized view a card stands 40 grey levels above the floor. A smaller view
-    // is searched only when it looks like light ink on dark, and there the alternative is
-    // to read the card's edges as light strokes: a fainter card (grey on a grey floor, or in
-    // a dim view) is still a card.
-    let least = if work.w.min(work.h) >= super::MIN_CARD_VIEW { 40.0 } else { 20.0 };
+    // A card stands 25 grey levels or more above the floor: a grey card on a grey floor, or
+    // any card in a dim view, is still a card, and its edges are not strokes. A smaller
+    // view is searched only when it looks like light ink on dark, and there the alternative
+    // is to read the card's edges as light strokes: 20 will do.
+    let least = if work.w.min(work.h) >= super::MIN_CARD_VIEW { 25.0 } else { 20.0 };
     if bright_mean - dark_mean < least {
         return false;
     }
