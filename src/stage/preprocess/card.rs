@@ -75,6 +75,30 @@ pub(super) fn find_card_into(work: Gray, radius: usize, s: &mut CardScratch, f: 
     if !(0.04..=0.92).contains(&frac) || card.bbox.width().min(card.bbox.height()) < MIN_CARD_SIDE {
         return false;
     }
+    // Sharpness: the mean step across the region's edge, in grey levels per pixel. (First
+    // of the checks on the region: it is the one a view of paper fails.)
+    let (mut steps, mut n) = (0u64, 0u64);
+    let b = card.bbox;
+    for y in b.y0.max(1)..=b.y1.min(h - 2) {
+        for x in b.x0.max(1)..=b.x1.min(w - 2) {
+            let i = y * w + x;
+            if labels[i] != card.label {
+                continue;
+            }
+            let step = [i - 1, i + 1, i - w, i + w]
+                .iter()
+                .filter(|&&j| labels[j] != card.label)
+                .map(|&j| closed[i].saturating_sub(closed[j]))
+                .max();
+            if let Some(st) = step {
+                steps += st as u64;
+                n += 1;
+            }
+        }
+    }
+    if n == 0 || (steps as f32 / n as f32) < 12.0 {
+        return false;
+    }
     // A card is one solid piece (a rectangle, somewhat tilted or foreshortened: it fills
     // most of the smallest rectangle around it, at whatever tilt), and what lies around it
     // is floor, reaching the edges of the view. Paper between the bold strokes of a
@@ -96,28 +120,6 @@ pub(super) fn find_card_into(work: Gray, radius: usize, s: &mut CardScratch, f: 
     let total: usize = s.around.comps.iter().map(|c| c.area).sum();
     let at_edge: usize = s.around.comps.iter().filter(|c| c.border_contact > 0).map(|c| c.area).sum();
     if at_edge * 10 < total * 9 {
-        return false;
-    }
-    // Sharpness: the mean step across the region's edge, in grey levels per pixel.
-    let (mut steps, mut n) = (0u64, 0u64);
-    for y in 1..h - 1 {
-        for x in 1..w - 1 {
-            let i = y * w + x;
-            if labels[i] != card.label {
-                continue;
-            }
-            let step = [i - 1, i + 1, i - w, i + w]
-                .iter()
-                .filter(|&&j| labels[j] != card.label)
-                .map(|&j| closed[i].saturating_sub(closed[j]))
-                .max();
-            if let Some(st) = step {
-                steps += st as u64;
-                n += 1;
-            }
-        }
-    }
-    if n == 0 || (steps as f32 / n as f32) < 12.0 {
         return false;
     }
     let label = card.label;
