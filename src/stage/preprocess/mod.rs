@@ -390,9 +390,10 @@ impl Scratch {
         let peak = hist.kth_largest((self.ink.len() / 5000).max(3));
         // The least contrast that counts as ink is the configured one, unless the whole view
         // is faint (a dim room, a light pencil, a washed-out photo: its darkest ink stands
-        // less than 5/3 of the configured contrast from the paper). Then it follows the ink down to
-        // 60 % of its peak, while staying clear of the view's noise: eight times the typical
-        // step between neighbours, as the ink's own check below asks, and never under 12.
+        // less than 5/3 of the configured contrast from the paper). Then it follows the ink
+        // down to 60 % of its peak, while staying clear of the view's noise: eight times the
+        // typical step between neighbours, as the ink's own check below asks, and never
+        // under 12.
         let mut floor = p.min_contrast;
         if ((peak as f32 * FAINT_SHARE) as u8) < floor {
             let noise = neighbour_noise(&src.pixels, ww);
@@ -603,8 +604,7 @@ mod tests {
         };
         let found = faint(0).expect("a faint stroke on clean paper is ink");
         assert_eq!(found.bbox, Rect { x0: 156, y0: 90, x1: 163, y1: 149 });
-        // Noise whose neighbours (after pooling) differ by 3 or more is louder than an eighth
-        // of the stroke.
+        // In noise of ±8 grey levels, the same stroke is not ink.
         assert_eq!(faint(8), Err(NoDigit::NoInk));
     }
 
