@@ -14,9 +14,9 @@ pub use crate::controls::Controls;
 use crate::data::PIXELS;
 use crate::sink::{Actuators, FrameReport, Interruption, Sinks, Stop};
 use crate::source::{Frame, FrameSource, Poll};
-use crate::stage::decide::{Command, Decider, DecisionConfig};
+use crate::stage::decide::{read, Command, Decider, DecisionConfig};
 use crate::stage::model::{InputScale, Model};
-use crate::stage::preprocess::Preprocessor;
+use crate::stage::preprocess::{Alternative, Preprocessor};
 pub use crate::stage::{FrameResult, Timings};
 
 /// What a command line may change in the config's pipeline.
@@ -82,15 +82,36 @@ impl Pipeline {
     /// Reads one frame and decides.
     pub fn process(&mut self, frame: &Frame) -> Result<FrameResult> {
         let start = Instant::now();
-        let found = self.preprocessor.run(&frame.pixels, frame.width, frame.height);
-        let segmentation = if self.keep_segmentation { self.preprocessor.segmentation() } else { None };
-        let preprocess_ms = ms_since(start);
+        let mut found = self.preprocessor.run(&frame.pixels, frame.width, frame.height);
+        let mut segmentation = if self.keep_segmentation { self.preprocessor.segmentation() } else { None };
+        let mut preprocess_ms = ms_since(start);
         let model_start = Instant::now();
-        let probabilities = match &found {
+        let mut probabilities = match &found {
             Ok(f) => Some(self.model.probabilities(&self.model_input(&f.digit))?),
             Err(_) => None,
         };
-        let model_ms = ms_since(model_start);
+        let mut model_ms = ms_since(model_start);
+        // A frame the preprocessor can read two ways: the other way is kept when it gives a
+        // digit and the first does not, or, when both ways are as likely, a digit the model
+        // is surer of.
+        let threshold = self.decider.config().threshold;
+        let alt_start = Instant::now();
+        let alternative = self.preprocessor.light_alternative(&frame.pixels, frame.width, frame.height);
+        preprocess_ms += ms_since(alt_start);
+        if let Some((Ok(alt), kind)) = alternative {
+            let model_start = Instant::now();
+            let p = self.model.probabilities(&self.model_input(&alt.digit))?;
+            model_ms += ms_since(model_start);
+            let (first, other) = (read(probabilities.as_ref(), threshold), read(Some(&p), threshold));
+            let surer = kind == Alternative::Rival && other.1 > first.1;
+            if other.0.is_some() && (first.0.is_none() || surer) {
+                found = Ok(alt);
+                probabilities = Some(p);
+                if self.keep_segmentation {
+                    segmentation = self.preprocessor.segmentation();
+                }
+            }
+        }
         let decide_start = Instant::now();
         let decision = self.decider.update(frame.t_ms, probabilities.as_ref());
         let timings = Timings { preprocess: preprocess_ms, model: model_ms, decide: ms_since(decide_start) };

@@ -136,6 +136,17 @@ pub struct Decider {
     inhibited: bool,
 }
 
+/// The digit `probs` read (the most probable, when it reaches `threshold` and beats the
+/// model's "no digit"), and its probability; no digit and 0 for no probabilities.
+pub fn read(probs: Option<&Probabilities>, threshold: f32) -> (Option<u8>, f32) {
+    let Some(p) = probs else {
+        return (None, 0.0);
+    };
+    let i = argmax(&p[..10]);
+    let conf = if p[i].is_nan() { 0.0 } else { p[i] };
+    (Some(i as u8).filter(|_| conf > p[NO_DIGIT] && conf >= threshold), conf)
+}
+
 impl Decider {
     pub fn new(cfg: DecisionConfig) -> Self {
         Decider {
@@ -197,15 +208,7 @@ impl Decider {
     /// preprocessing found no digit. A reading is the most probable digit when it reaches
     /// the threshold and beats the model's "no digit".
     pub fn update(&mut self, t_ms: u64, probs: Option<&Probabilities>) -> Decision {
-        let (best, confidence) = match probs {
-            Some(p) => {
-                let i = argmax(&p[..10]);
-                let conf = if p[i].is_nan() { 0.0 } else { p[i] };
-                (Some(i as u8).filter(|_| conf > p[NO_DIGIT]), conf)
-            }
-            None => (None, 0.0),
-        };
-        let digit = best.filter(|_| confidence >= self.cfg.threshold);
+        let (digit, confidence) = read(probs, self.cfg.threshold);
         if self.inhibited {
             return Decision { digit, confidence, voted: None, command: None, wheels: (0.0, 0.0) };
         }

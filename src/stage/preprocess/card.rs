@@ -11,6 +11,10 @@ use crate::gray::{
 /// their gaps closed over, 0.80 and less.
 const DOUBTFUL_SHARE: f32 = 0.25;
 const DOUBTFUL_BRIGHT: f32 = 0.85;
+/// A doubtful card bright under less than this share of itself is as likely a bold light
+/// digit as a card (see [`CardScratch::rival`]): bold light digits of real images and of
+/// the fixtures, their gaps closed over, measure 0.80 and less, most of them under 0.75.
+const RIVAL_BRIGHT: f32 = 0.78;
 
 /// Buffers the card search reuses from frame to frame.
 #[derive(Debug, Default)]
@@ -28,6 +32,9 @@ pub(super) struct CardScratch {
     /// The card found could as well be a bold light digit with its gaps closed over: a
     /// quarter of the view or less, and more than 15 % of it dark before the closing.
     pub doubtful: bool,
+    /// The card found is doubtful and more than 22 % of it dark before the closing: as
+    /// likely a bold light digit as a card.
+    pub rival: bool,
 }
 
 /// The card or sheet of paper in view when it lies on something darker: a large bright
@@ -114,6 +121,7 @@ pub(super) fn find_card_into(work: Gray, radius: usize, s: &mut CardScratch, f: 
         return false;
     }
     s.doubtful = frac <= DOUBTFUL_SHARE && (bright_inside as f32) < DOUBTFUL_BRIGHT * card.area as f32;
+    s.rival = s.doubtful && (bright_inside as f32) < RIVAL_BRIGHT * card.area as f32;
     s.outside.clear();
     s.outside.extend(labels.iter().map(|&l| (l != card.label) as u8));
     s.around.label(&s.outside, &s.outside, w, h);

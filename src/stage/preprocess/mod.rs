@@ -160,6 +160,17 @@ pub fn preprocess_detailed(
     (found, pre.segmentation())
 }
 
+/// How far to trust a frame's other reading ([`Preprocessor::light_alternative`]) against
+/// its first.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Alternative {
+    /// The first reading is the likelier: the other stands in only when the first gives no
+    /// digit the model is sure of.
+    Fallback,
+    /// Both are as likely: the one the model is surer of is kept.
+    Rival,
+}
+
 /// The preprocess stage with its working buffers: after the first frames of a size it
 /// allocates nothing, so the robot's loop runs without touching the allocator.
 #[derive(Debug)]
@@ -200,6 +211,10 @@ struct Scratch {
     noise_ink: u8,
     /// The view is faint: its least ink contrast followed its ink down.
     faint: bool,
+    /// The last frame's other reading, if it has one (see [`Preprocessor::light_alternative`]).
+    light_alternative: Option<Alternative>,
+    /// Read the frame as light ink, without looking for a card.
+    force_light: bool,
 }
 
 impl Preprocessor {
@@ -222,11 +237,33 @@ impl Preprocessor {
         })
     }
 
+    /// The last frame read the other way, when it has another reading: its digit was looked
+    /// for as dark ink on a doubtful card (a quarter of the view or less, much of it dark
+    /// before its gaps were closed) in a view that looks like light ink on dark. Such a
+    /// "card" may be a bold light digit, a chalk 8 or a white 9 on grey, its loops closed
+    /// over by the search, and what was found on it a loop's inside. This reads the view
+    /// as light ink, as it looked, and says how far to trust that reading against the first.
+    /// None when the last frame has no other reading.
+    pub fn light_alternative(
+        &mut self,
+        frame: &[u8],
+        w: usize,
+        h: usize,
+    ) -> Option<(Result<Found, NoDigit>, Alternative)> {
+        let kind = self.s.light_alternative?;
+        self.s.force_light = true;
+        let found = self.run(frame, w, h);
+        self.s.force_light = false;
+        Some((found, kind))
+    }
+
     /// Frame → 28×28 digit, or why there is none.
     pub fn run(&mut self, frame: &[u8], w: usize, h: usize) -> Result<Found, NoDigit> {
         let p = &self.params;
         let s = &mut *self.s;
         s.segmented = false;
+        s.light_alternative = None;
+        let force_light = s.force_light;
         let Some(img) = Gray::new(frame, w, h) else {
             return Err(NoDigit::BadFrame);
         };
@@ -235,7 +272,7 @@ impl Preprocessor {
         // The cells' means show lighting and paper; their extremes keep thin strokes whole:
         // the darkest values for dark ink, the brightest for light ink. The extreme the ink
         // turns out to need is made now if it is the likely one, and later if not.
-        let light_first = p.polarity == Polarity::LightOnDark;
+        let light_first = p.polarity == Polarity::LightOnDark || force_light;
         let first = Pools { mean: true, dark: !light_first, light: light_first };
         pool_some_into(img, factor, first, &mut s.mean, &mut s.dark, &mut s.light, &mut s.pool);
         let (ww, wh) = (s.mean.w, s.mean.h);
@@ -249,16 +286,18 @@ impl Preprocessor {
         // The guess is made at most once, and only when needed.
         let mut guessed = None;
         let camera_sized = ww.min(wh) >= MIN_CARD_VIEW;
-        let search = matches!(p.polarity, Polarity::Auto | Polarity::DarkOnLight)
+        let search = !force_light
+            && matches!(p.polarity, Polarity::Auto | Polarity::DarkOnLight)
             && (camera_sized
                 || *guessed.get_or_insert_with(|| guess_polarity(&s.mean.pixels)) == Polarity::LightOnDark);
         s.has_card = search && find_card_into(s.mean.view(), radius, &mut s.card, &mut s.card_filter);
         let mut polarity = match (p.polarity, s.has_card) {
+            _ if force_light => Polarity::LightOnDark,
             (_, true) => Polarity::DarkOnLight,
             (Polarity::Auto, false) => match guessed.unwrap_or_else(|| guess_polarity(&s.mean.pixels)) {
                 // A grey card on a floor only a little darker, too faint for the card
                 // search: the card is not light ink, and the ink on it is dark.
-                Polarity::LightOnDark if camera_sized && bright_is_sheet(&s.mean.pixels) => Polarity::DarkOnLight,
+                Polarity::LightOnDark if camera_sized && bright_is_sheet(s.mean.view()) => Polarity::DarkOnLight,
                 guess => guess,
             },
             (other, false) => other,
@@ -319,6 +358,13 @@ impl Preprocessor {
                 continue;
             }
             break;
+        }
+        let doubted = s.has_card
+            && s.card.doubtful
+            && p.polarity == Polarity::Auto
+            && *guessed.get_or_insert_with(|| guess_polarity(&s.mean.pixels)) == Polarity::LightOnDark;
+        if doubted {
+            s.light_alternative = Some(if s.card.rival { Alternative::Rival } else { Alternative::Fallback });
         }
         // Ink stands out from the noise: in a noisy low-resolution view of blank paper, noise
         // crossing the threshold in clumps makes blobs of about three times its typical step
@@ -513,6 +559,7 @@ impl Scratch {
 mod tests {
     use super::*;
     use crate::data::SIDE;
+    use std::path::Path;
 
     fn golden(rows: std::ops::RangeInclusive<usize>, cols: std::ops::RangeInclusive<usize>) -> [u8; PIXELS] {
         let mut g = [0u8; PIXELS];
@@ -627,6 +674,29 @@ mod tests {
             .collect();
         let found = preprocess(&frame, w, h, &Params::default()).expect("the 8 is a digit");
         assert_eq!(found.bbox, Rect { x0: 35, y0: 23, x1: 60, y1: 72 }, "the whole 8, not its loops");
+    }
+
+    /// The first reading of a frame: its bounding box, and the other reading's with its kind.
+    fn both_readings(file: &str) -> (Rect, Option<(Rect, Alternative)>) {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/real").join(file);
+        let img = image::open(&path).unwrap().to_luma8();
+        let (w, h) = (img.width() as usize, img.height() as usize);
+        let mut pre = Preprocessor::new(Params::default());
+        let first = pre.run(img.as_raw(), w, h).expect("a first reading").bbox;
+        let other = pre.light_alternative(img.as_raw(), w, h).map(|(found, kind)| (found.expect("a digit").bbox, kind));
+        (first, other)
+    }
+
+    #[test]
+    fn a_bold_light_digit_taken_for_a_card_has_its_light_reading_too() {
+        // A bold light 6 on a grey board, 128×128: the card search closes it over into a
+        // card much of which was dark, and the first reading is the loop's inside.
+        let (first, other) = both_readings("light-bold-6.png");
+        let (whole, kind) = other.expect("another reading");
+        assert_eq!(kind, Alternative::Rival);
+        assert!(whole.height() > 2 * first.height(), "the whole 6 ({whole:?}), not its loop ({first:?})");
+        // A card with a digit on it, as bright as cards are, has no other reading.
+        assert_eq!(both_readings("grey-card-4.jpg").1, None);
     }
 
     #[test]

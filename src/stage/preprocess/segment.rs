@@ -24,25 +24,41 @@ pub fn guess_polarity(img: &[u8]) -> Polarity {
     }
 }
 
-/// Share of a camera view that light ink never covers: chalk strokes, even bold ones in a
-/// close-up, cover a few per cent of it.
+/// Share of a camera view that light ink seldom covers: chalk strokes cover a few per cent
+/// of it, and only a bold digit close up covers more.
 const SHEET_SHARE: f32 = 0.1;
 /// Least step above the median for the bright side to be a surface: on a chalkboard, chalk
 /// dust and noise put a tenth of the view halfway up a step of up to 15 grey levels.
 const SHEET_STEP: i32 = 20;
+/// Least share of a sheet's bright pixels that lie deep inside bright (see
+/// [`bright_is_sheet`]).
+const SHEET_SOLID: f32 = 0.25;
 
 /// Whether the bright side of a camera view that looks like light ink on dark is rather a
 /// sheet or card lying on something darker (that the card search did not find: its contrast
 /// with the floor too low): a tenth of the view or more lies halfway or more up a clear step
-/// above the median. Its ink is then dark, on the sheet.
-pub(super) fn bright_is_sheet(img: &[u8]) -> bool {
-    let [median, high] = percentiles(img, [0.5, 0.98]).map(i32::from);
+/// above the median, and it is a solid surface: a quarter of it or more lies deep inside
+/// bright, bright a 24th of the view away on all four sides. The ink is then dark, on the
+/// sheet. The bold strokes of a light digit close up can cover a tenth of the view too, but
+/// hardly any of them lies that deep.
+pub(super) fn bright_is_sheet(img: Gray) -> bool {
+    let [median, high] = percentiles(img.pixels, [0.5, 0.98]).map(i32::from);
     if high - median < SHEET_STEP {
         return false;
     }
     let half_way = ((median + high + 1) / 2) as u8;
-    let bright = img.iter().filter(|&&v| v >= half_way).count();
-    bright as f32 >= SHEET_SHARE * img.len() as f32
+    let bright = img.pixels.iter().filter(|&&v| v >= half_way).count();
+    if (bright as f32) < SHEET_SHARE * img.pixels.len() as f32 {
+        return false;
+    }
+    let (w, h) = (img.w, img.h);
+    let d = (w.max(h) / 24).max(2);
+    let is = |x: usize, y: usize| img.pixels[y * w + x] >= half_way;
+    let deep = (d..h.saturating_sub(d))
+        .flat_map(|y| (d..w.saturating_sub(d)).map(move |x| (x, y)))
+        .filter(|&(x, y)| is(x, y) && is(x - d, y) && is(x + d, y) && is(x, y - d) && is(x, y + d))
+        .count();
+    deep as f32 >= SHEET_SOLID * bright as f32
 }
 
 /// Local paper level: a closing (for light ink, an opening) with a window wider than any
@@ -636,16 +652,22 @@ mod tests {
 
     #[test]
     fn a_bright_tenth_of_the_view_is_a_sheet_not_ink() {
-        // A dark floor of 85 with a share of it at `bright`.
-        let view = |share: usize, bright: u8| -> Vec<u8> {
-            (0..1000).map(|i| if i % 100 < share { bright } else { 85 }).collect()
+        // A 120×100 dark floor of 85 with a `cw`×`ch` card of `bright` on it.
+        let (w, h) = (120, 100);
+        let card = |cw: usize, ch: usize, bright: u8| -> Vec<u8> {
+            (0..w * h).map(|i| if i % w < cw && i / w < ch { bright } else { 85 }).collect()
         };
-        assert!(bright_is_sheet(&view(30, 125)), "a grey card on a darker floor");
-        assert!(bright_is_sheet(&view(10, 110)), "a tenth of the view, 25 levels up");
-        assert!(!bright_is_sheet(&view(5, 210)), "chalk strokes");
-        assert!(!bright_is_sheet(&view(9, 125)), "less than a tenth");
-        assert!(!bright_is_sheet(&view(30, 100)), "chalk dust: too small a step");
-        assert!(!bright_is_sheet(&[85; 100]), "nothing bright");
+        let sheet = |v: &[u8]| bright_is_sheet(Gray::new(v, w, h).unwrap());
+        assert!(sheet(&card(60, 60, 125)), "a grey card on a darker floor");
+        assert!(sheet(&card(40, 31, 110)), "a tenth of the view, 25 levels up");
+        assert!(!sheet(&card(40, 29, 125)), "less than a tenth");
+        assert!(!sheet(&card(60, 60, 100)), "chalk dust: too small a step");
+        assert!(!sheet(&[85; 120 * 100]), "nothing bright");
+        // Strokes 8 px wide covering 16 % of the view: a bold light digit close up.
+        let strokes: Vec<u8> =
+            (0..w * h).map(|i| if (i % w) % 50 < 8 || (i / w) % 50 < 8 { 210 } else { 85 }).collect();
+        assert!(strokes.iter().filter(|&&v| v == 210).count() * 10 > w * h);
+        assert!(!sheet(&strokes), "bold chalk strokes");
     }
 
     #[test]
