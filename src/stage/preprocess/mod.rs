@@ -288,13 +288,12 @@ impl Preprocessor {
         let camera_sized = ww.min(wh) >= MIN_CARD_VIEW;
         let search = !force_light
             && matches!(p.polarity, Polarity::Auto | Polarity::DarkOnLight)
-            && (camera_sized
-                || *guessed.get_or_insert_with(|| guess_polarity(&s.mean.pixels)) == Polarity::LightOnDark);
+            && (camera_sized || *guessed.get_or_insert_with(|| guess_polarity(s.mean.view())) == Polarity::LightOnDark);
         s.has_card = search && find_card_into(s.mean.view(), radius, &mut s.card, &mut s.card_filter);
         let mut polarity = match (p.polarity, s.has_card) {
             _ if force_light => Polarity::LightOnDark,
             (_, true) => Polarity::DarkOnLight,
-            (Polarity::Auto, false) => match guessed.unwrap_or_else(|| guess_polarity(&s.mean.pixels)) {
+            (Polarity::Auto, false) => match guessed.unwrap_or_else(|| guess_polarity(s.mean.view())) {
                 // A grey card on a floor only a little darker, too faint for the card
                 // search: the card is not light ink, and the ink on it is dark.
                 Polarity::LightOnDark if camera_sized && bright_is_sheet(s.mean.view()) => Polarity::DarkOnLight,
@@ -336,7 +335,7 @@ impl Preprocessor {
                 if s.has_card
                     && s.card.doubtful
                     && p.polarity == Polarity::Auto
-                    && *guessed.get_or_insert_with(|| guess_polarity(&s.mean.pixels)) == Polarity::LightOnDark
+                    && *guessed.get_or_insert_with(|| guess_polarity(s.mean.view())) == Polarity::LightOnDark
                 {
                     s.has_card = false;
                     polarity = Polarity::LightOnDark;
@@ -362,7 +361,7 @@ impl Preprocessor {
         let doubted = s.has_card
             && s.card.doubtful
             && p.polarity == Polarity::Auto
-            && *guessed.get_or_insert_with(|| guess_polarity(&s.mean.pixels)) == Polarity::LightOnDark;
+            && *guessed.get_or_insert_with(|| guess_polarity(s.mean.view())) == Polarity::LightOnDark;
         if doubted {
             s.light_alternative = Some(if s.card.rival { Alternative::Rival } else { Alternative::Fallback });
         }

@@ -3,25 +3,68 @@
 use super::{Params, Polarity};
 use crate::gray::{
     closing, closing_into, first_set, max_filter_into, opening, opening_into, percentiles, transpose, transpose_u8,
-    Component, FilterScratch, Gray, GrayBuf, Labeller, Rect,
+    Component, FilterScratch, Gray, GrayBuf, Histogram, Labeller, Rect,
 };
 
 /// Which way round ink and paper are. Paper is most of the picture and ink the few pixels
 /// farthest from it: dark ink when the darkest 2 % lie farther below the median than the
 /// brightest 2 % lie above it, whatever the paper's own brightness (grey paper in a dim
-/// photo is still paper). When neither side stands out, bright frames are paper.
-pub fn guess_polarity(img: &[u8]) -> Polarity {
-    let [low, median, high] = percentiles(img, [0.02, 0.5, 0.98]).map(i32::from);
+/// photo is still paper). When neither side stands out so, the same is asked of the view
+/// with uneven light taken out ([`tails_off_plane`]), where one side need only reach 1.5
+/// times the other. When neither stands out then either, bright frames are paper.
+pub fn guess_polarity(img: Gray) -> Polarity {
+    let [low, median, high] = percentiles(img.pixels, [0.02, 0.5, 0.98]).map(i32::from);
     let (dark_tail, bright_tail) = (median - low, high - median);
     if dark_tail > 2 * bright_tail.max(8) {
-        Polarity::DarkOnLight
+        return Polarity::DarkOnLight;
     } else if bright_tail > 2 * dark_tail.max(8) {
-        Polarity::LightOnDark
-    } else if median >= 100 {
+        return Polarity::LightOnDark;
+    }
+    let (dark, bright) = tails_off_plane(img);
+    if 2 * dark > 3 * bright.max(8) {
+        return Polarity::DarkOnLight;
+    } else if 2 * bright > 3 * dark.max(8) {
+        return Polarity::LightOnDark;
+    }
+    if median >= 100 {
         Polarity::DarkOnLight
     } else {
         Polarity::LightOnDark
     }
+}
+
+/// The dark and bright tails (as in [`guess_polarity`]) of the view's differences from the
+/// plane that best fits it (least squares): light falling off across the view, from a lamp
+/// to one side or a hand's shadow, spreads paper over a wide range of greys, and the plane
+/// takes most of it out. The ink, a few per cent of the view, hardly moves the plane.
+fn tails_off_plane(img: Gray) -> (i32, i32) {
+    let (w, h) = (img.w as f64, img.h as f64);
+    // Least squares v = a + b·x + c·y with x, y centred: the sums separate.
+    let (mut sv, mut sxv, mut syv, mut sxx, mut syy) = (0f64, 0f64, 0f64, 0f64, 0f64);
+    for y in 0..img.h {
+        let yc = y as f64 - (h - 1.0) / 2.0;
+        for (x, &v) in img.row(y).iter().enumerate() {
+            let xc = x as f64 - (w - 1.0) / 2.0;
+            let v = v as f64;
+            sv += v;
+            sxv += xc * v;
+            syv += yc * v;
+            sxx += xc * xc;
+            syy += yc * yc;
+        }
+    }
+    let n = w * h;
+    let (a, b, c) = (sv / n, if sxx > 0.0 { sxv / sxx } else { 0.0 }, if syy > 0.0 { syv / syy } else { 0.0 });
+    let hist = Histogram::of_iter((0..img.h).flat_map(|y| {
+        let yc = y as f64 - (h - 1.0) / 2.0;
+        img.row(y).iter().enumerate().map(move |(x, &v)| {
+            let xc = x as f64 - (w - 1.0) / 2.0;
+            ((v as f64 - (a + b * xc + c * yc) + 256.0) / 2.0).clamp(0.0, 255.0) as u8
+        })
+    }));
+    // Differences of −255..255 were halved into 0..255 around 128.
+    let [low, median, high] = hist.percentiles([0.02, 0.5, 0.98]).map(i32::from);
+    (2 * (median - low), 2 * (high - median))
 }
 
 /// Share of a camera view that light ink seldom covers: chalk strokes cover a few per cent
@@ -641,13 +684,37 @@ mod tests {
         // A field of `paper` with 5 % of `ink` pixels.
         let view =
             |paper: u8, ink: u8| -> Vec<u8> { (0..1000).map(|i| if i % 20 == 0 { ink } else { paper }).collect() };
-        assert_eq!(guess_polarity(&view(200, 30)), Polarity::DarkOnLight, "pen on white paper");
-        assert_eq!(guess_polarity(&view(88, 35)), Polarity::DarkOnLight, "pen on grey paper, dimly lit");
-        assert_eq!(guess_polarity(&view(40, 210)), Polarity::LightOnDark, "chalk on a board");
-        assert_eq!(guess_polarity(&view(0, 255)), Polarity::LightOnDark, "MNIST");
+        fn v(px: &[u8]) -> Gray<'_> {
+            Gray::new(px, px.len() / 10, 10).unwrap()
+        }
+        assert_eq!(guess_polarity(v(&view(200, 30))), Polarity::DarkOnLight, "pen on white paper");
+        assert_eq!(guess_polarity(v(&view(88, 35))), Polarity::DarkOnLight, "pen on grey paper, dimly lit");
+        assert_eq!(guess_polarity(v(&view(40, 210))), Polarity::LightOnDark, "chalk on a board");
+        assert_eq!(guess_polarity(v(&view(0, 255))), Polarity::LightOnDark, "MNIST");
         // Nothing stands out: bright is paper, dark is not.
-        assert_eq!(guess_polarity(&[150; 100]), Polarity::DarkOnLight);
-        assert_eq!(guess_polarity(&[60; 100]), Polarity::LightOnDark);
+        assert_eq!(guess_polarity(v(&[150; 100])), Polarity::DarkOnLight);
+        assert_eq!(guess_polarity(v(&[60; 100])), Polarity::LightOnDark);
+    }
+
+    #[test]
+    fn polarity_under_light_falling_off_across_the_view() {
+        // Paper lit from the right, from `left` to `left + 120` grey levels across a 100×60
+        // view, with a vertical stroke every 20 columns `ink` levels off the paper.
+        let view = |left: i32, ink: i32| -> Vec<u8> {
+            (0..100 * 60)
+                .map(|i| {
+                    let x = (i % 100) as i32;
+                    let paper = left + x * 120 / 99;
+                    (if x % 20 == 10 { paper + ink } else { paper }).clamp(0, 255) as u8
+                })
+                .collect()
+        };
+        let guess = |px: &[u8]| guess_polarity(Gray::new(px, 100, 60).unwrap());
+        // The paper's own spread hides the ink's tail in the view's grey levels, and the
+        // paper's median would say light ink (a dim view) or dark (a bright one).
+        let (dark, bright) = (view(30, -50), view(90, 50));
+        assert_eq!(guess(&dark), Polarity::DarkOnLight, "dark ink, the paper's median under 100");
+        assert_eq!(guess(&bright), Polarity::LightOnDark, "light ink, the board's median over 100");
     }
 
     #[test]
