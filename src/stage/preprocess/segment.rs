@@ -702,8 +702,8 @@ mod tests {
         // view, with a vertical stroke every 20 columns `ink` levels off the paper.
         let view = |left: i32, ink: i32| -> Vec<u8> {
             (0..100 * 60)
-                .map(|i| {
-                    let x = (i % 100) as i32;
+                .map(|i: i32| {
+                    let x = i % 100;
                     let paper = left + x * 120 / 99;
                     (if x % 20 == 10 { paper + ink } else { paper }).clamp(0, 255) as u8
                 })
