@@ -332,11 +332,7 @@ impl Preprocessor {
                 // No digit on a doubtful card in a view that looks like light ink on dark:
                 // the "card" was a bold light digit, a chalk 8 or a white 6 on black, its
                 // gaps closed over by the search. Read the view as it looked.
-                if s.has_card
-                    && s.card.doubtful
-                    && p.polarity == Polarity::Auto
-                    && *guessed.get_or_insert_with(|| guess_polarity(s.mean.view())) == Polarity::LightOnDark
-                {
+                if s.doubtful_card(p, &mut guessed) {
                     s.has_card = false;
                     polarity = Polarity::LightOnDark;
                     if !light_first {
@@ -358,11 +354,7 @@ impl Preprocessor {
             }
             break;
         }
-        let doubted = s.has_card
-            && s.card.doubtful
-            && p.polarity == Polarity::Auto
-            && *guessed.get_or_insert_with(|| guess_polarity(s.mean.view())) == Polarity::LightOnDark;
-        if doubted {
+        if s.doubtful_card(p, &mut guessed) {
             s.light_alternative = Some(if s.card.rival { Alternative::Rival } else { Alternative::Fallback });
         }
         // Ink stands out from the noise: in a noisy low-resolution view of blank paper, noise
@@ -416,6 +408,16 @@ impl Preprocessor {
 }
 
 impl Scratch {
+    /// Whether the digit is looked for on a doubtful card in a view that looks like light
+    /// ink on dark (the polarity guess made once, into `guessed`): the "card" may be a bold
+    /// light digit with its gaps closed over.
+    fn doubtful_card(&self, p: &Params, guessed: &mut Option<Polarity>) -> bool {
+        self.has_card
+            && self.card.doubtful
+            && p.polarity == Polarity::Auto
+            && *guessed.get_or_insert_with(|| guess_polarity(self.mean.view())) == Polarity::LightOnDark
+    }
+
     /// Ink against the local paper, thresholded with hysteresis, lines removed, into
     /// `ink` and `mask`; returns the ink's peak.
     fn segment(&mut self, radius: usize, polarity: Polarity, p: &Params, small: bool) -> u8 {
