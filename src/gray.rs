@@ -494,6 +494,12 @@ impl Histogram {
         })
     }
 
+    /// The mean value, None when there are none.
+    pub fn mean(&self) -> Option<f32> {
+        let sum: usize = self.counts.iter().enumerate().map(|(v, &c)| v * c).sum();
+        (self.n > 0).then(|| sum as f32 / self.n as f32)
+    }
+
     /// The k-th largest value (k from 1), 0 when there are fewer than k values.
     pub fn kth_largest(&self, k: usize) -> u8 {
         let mut acc = 0;
@@ -1641,6 +1647,8 @@ mod tests {
         assert_eq!(kth_largest(&img, 40), 200);
         assert_eq!(kth_largest(&img, 41), 20);
         assert_eq!(kth_largest(&img, 101), 0);
+        assert_eq!(Histogram::of(&img).mean(), Some(92.0));
+        assert_eq!(Histogram::of(&[]).mean(), None);
     }
 
     #[test]
