@@ -38,31 +38,37 @@ pub fn guess_polarity(img: Gray) -> Polarity {
 /// to one side or a hand's shadow, spreads paper over a wide range of greys, and the plane
 /// takes most of it out. The ink, a few per cent of the view, hardly moves the plane.
 fn tails_off_plane(img: Gray) -> (i32, i32) {
-    let (w, h) = (img.w as f64, img.h as f64);
-    // Least squares v = a + b·x + c·y with x, y centred: the sums separate.
-    let (mut sv, mut sxv, mut syv, mut sxx, mut syy) = (0f64, 0f64, 0f64, 0f64, 0f64);
-    for y in 0..img.h {
-        let yc = y as f64 - (h - 1.0) / 2.0;
-        for (x, &v) in img.row(y).iter().enumerate() {
-            let xc = x as f64 - (w - 1.0) / 2.0;
-            let v = v as f64;
-            sv += v;
-            sxv += xc * v;
-            syv += yc * v;
-            sxx += xc * xc;
-            syy += yc * yc;
-        }
+    let (w, h) = (img.w, img.h);
+    // Least squares v = a + b·x + c·y with x, y centred: the sums separate. Each row's sums
+    // of v and x·v are exact integers.
+    let (xm, ym) = ((w as f64 - 1.0) / 2.0, (h as f64 - 1.0) / 2.0);
+    let (mut sv, mut sxv, mut syv) = (0f64, 0f64, 0f64);
+    for y in 0..h {
+        let (rv, rxv) = img
+            .row(y)
+            .iter()
+            .enumerate()
+            .fold((0u64, 0u64), |(rv, rxv), (x, &v)| (rv + v as u64, rxv + x as u64 * v as u64));
+        sv += rv as f64;
+        sxv += rxv as f64 - xm * rv as f64;
+        syv += (y as f64 - ym) * rv as f64;
     }
-    let n = w * h;
+    // Sums of the centred x² over a row and of the centred y² over a column.
+    let sq = |n: usize| (n * n * n - n) as f64 / 12.0;
+    let (sxx, syy) = (sq(w) * h as f64, sq(h) * w as f64);
+    let n = (w * h) as f64;
     let (a, b, c) = (sv / n, if sxx > 0.0 { sxv / sxx } else { 0.0 }, if syy > 0.0 { syv / syy } else { 0.0 });
-    let hist = Histogram::of_iter((0..img.h).flat_map(|y| {
-        let yc = y as f64 - (h - 1.0) / 2.0;
+    // Differences of −255..255, halved into 0..255 around 128; the plane in 1/65536ths of
+    // a grey level along each row.
+    const ONE: f64 = 65536.0;
+    let step = (b * ONE).round() as i64;
+    let hist = Histogram::of_iter((0..h).flat_map(|y| {
+        let start = ((a + c * (y as f64 - ym) - b * xm - 256.0) * ONE).round() as i64;
         img.row(y).iter().enumerate().map(move |(x, &v)| {
-            let xc = x as f64 - (w - 1.0) / 2.0;
-            ((v as f64 - (a + b * xc + c * yc) + 256.0) / 2.0).clamp(0.0, 255.0) as u8
+            let diff = ((v as i64) << 16) - (start + step * x as i64);
+            (diff >> 17).clamp(0, 255) as u8
         })
     }));
-    // Differences of −255..255 were halved into 0..255 around 128.
     let [low, median, high] = hist.percentiles([0.02, 0.5, 0.98]).map(i32::from);
     (2 * (median - low), 2 * (high - median))
 }
