@@ -22,7 +22,8 @@ const RIVAL_BRIGHT: f32 = 0.78;
 const MEAN_EDGE_STEP: f32 = 12.0;
 /// Least step across three quarters of a card's edge. The cards of the simulator and of
 /// the stress generators measure 8 or more, the brighter part of paper lit from one side
-/// and cut off by a bold stroke 3 to 5.
+/// and cut off by a bold stroke 3 to 5. (A sheet held up partly in a thumb's soft shadow
+/// measures 2: it is then read as plain paper, which it also is.)
 const MOST_EDGE_STEP: u8 = 6;
 
 /// Buffers the card search reuses from frame to frame.
