@@ -48,7 +48,7 @@ fn each_failure_kind_is_read() {
     // a dim view, bold light 6, 8 and 0 close up on grey boards (their loops closed over
     // into a "card", their strokes taken for a grey sheet), and a bold 4 on paper lit from
     // one side and a sheet held up unevenly lit (the brighter part taken for a card).
-    assert_eq!(report.n, 46);
+    assert_eq!(report.n, 48);
     let wrong: Vec<String> = report
         .misread
         .iter()
@@ -57,9 +57,9 @@ fn each_failure_kind_is_read() {
     assert!(wrong.is_empty(), "misread: {wrong:#?}");
 }
 
-/// The accuracy reached on ../shared/data/realdigits-dev (124 of 127) when this test was
-/// written; it may only go up.
-const REALDIGITS_DEV_FLOOR: f64 = 0.97;
+/// The accuracy reached on ../shared/data/realdigits-dev (126 of 127) when this floor was
+/// last raised; it may only go up.
+const REALDIGITS_DEV_FLOOR: f64 = 0.99;
 
 #[test]
 fn the_real_digit_development_set_stays_read() {
