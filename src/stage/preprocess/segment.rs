@@ -514,6 +514,12 @@ const MIN_CROSSING_STEP: f32 = 8.0;
 /// and noise in blank views 0.13 at most.
 const REL_SMOOTH_STEP: f32 = 0.15;
 
+/// The step on the 3×3 means, as a share of a mark's mean ink, below which a mark running
+/// into the edge of a low-resolution view is a shadow band reaching in, not a digit the edge
+/// cuts: shadow bands in noisy 96×96 views measure 0.07-0.125 however dark they are,
+/// close-up digits cut by an edge 0.15 and more (blurred, noisy, inverted, shrunk).
+const MIN_CUT_REL_STEP: f32 = 0.135;
+
 /// Pieces of a digit's broken stroke lie at most this many working pixels apart (a removed
 /// grid line leaves a gap of one or two); clutter near the digit, such as a wood floor's
 /// grain, lies farther apart.
@@ -578,6 +584,11 @@ pub(super) fn choose_digit(
                         || ((step >= MIN_EDGE_STEP || step >= relative) && {
                             let smooth = edge_step(c, pixel_labels, ink, w, h, true);
                             (step >= MIN_EDGE_STEP && smooth >= MIN_SMOOTH_STEP) || smooth >= relative
+                        }) && !(low_res && c.sides != 0 && {
+                            // A dark shadow band passes the steps above, in absolute terms;
+                            // only against its depth is its edge soft.
+                            let smooth = edge_step(c, pixel_labels, ink, w, h, true);
+                            smooth < MIN_CUT_REL_STEP * c.mass as f32 / c.area as f32
                         })
                 }
             })
