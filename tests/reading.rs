@@ -48,7 +48,7 @@ fn each_failure_kind_is_read() {
     // a dim view, bold light 6, 8 and 0 close up on grey boards (their loops closed over
     // into a "card", their strokes taken for a grey sheet), and a bold 4 on paper lit from
     // one side and a sheet held up unevenly lit (the brighter part taken for a card).
-    assert_eq!(report.n, 50);
+    assert_eq!(report.n, 51);
     let wrong: Vec<String> = report
         .misread
         .iter()

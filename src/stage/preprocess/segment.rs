@@ -575,21 +575,21 @@ pub(super) fn choose_digit(
             .filter(|(_, c)| {
                 c.area >= speck && {
                     let step = edge_step(c, pixel_labels, ink, w, h, false);
+                    // The dearer measure, on the 3×3 means, is taken only where it is asked.
+                    let smooth_once = std::cell::OnceCell::new();
+                    let smooth = || *smooth_once.get_or_init(|| edge_step(c, pixel_labels, ink, w, h, true));
+                    let mean_ink = c.mass as f32 / c.area as f32;
                     // In a faint view, a mark is measured against its own ink instead: a
                     // light pencil stroke rises to its ink as steeply, for its depth, as a
-                    // dark one. (The smoothed step is below the plain one: the dearer measure
-                    // is taken only where it can pass.)
-                    let relative = if faint { REL_SMOOTH_STEP * c.mass as f32 / c.area as f32 } else { f32::INFINITY };
-                    step >= SURE_EDGE_STEP
-                        || ((step >= MIN_EDGE_STEP || step >= relative) && {
-                            let smooth = edge_step(c, pixel_labels, ink, w, h, true);
-                            (step >= MIN_EDGE_STEP && smooth >= MIN_SMOOTH_STEP) || smooth >= relative
-                        }) && !(low_res && c.sides != 0 && {
-                            // A dark shadow band passes the steps above, in absolute terms;
-                            // only against its depth is its edge soft.
-                            let smooth = edge_step(c, pixel_labels, ink, w, h, true);
-                            smooth < MIN_CUT_REL_STEP * c.mass as f32 / c.area as f32
-                        })
+                    // dark one. (The smoothed step is below the plain one: it is taken only
+                    // where it can pass.)
+                    let relative = if faint { REL_SMOOTH_STEP * mean_ink } else { f32::INFINITY };
+                    let sharp = step >= SURE_EDGE_STEP
+                        || ((step >= MIN_EDGE_STEP || step >= relative)
+                            && ((step >= MIN_EDGE_STEP && smooth() >= MIN_SMOOTH_STEP) || smooth() >= relative));
+                    // A dark shadow band reaching in from the edge of a small view passes
+                    // those steps in grey levels; only against its depth is its edge soft.
+                    sharp && !(low_res && c.sides != 0 && smooth() < MIN_CUT_REL_STEP * mean_ink)
                 }
             })
             .map(|(i, _)| i),
