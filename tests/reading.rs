@@ -46,8 +46,11 @@ fn each_failure_kind_is_read() {
     // only a little darker in a small view with and without a 3, and a bold chalk 8 filling
     // a small view of a blackboard, a card 32 grey levels above the floor running out of
     // a dim view, bold light 6, 8 and 0 close up on grey boards (their loops closed over
-    // into a "card", their strokes taken for a grey sheet), and a bold 4 on paper lit from
-    // one side and a sheet held up unevenly lit (the brighter part taken for a card).
+    // into a "card", their strokes taken for a grey sheet), a bold 4 on paper lit from one
+    // side and a sheet held up unevenly lit (the brighter part taken for a card), continental
+    // 1s with a long flag cropped close and small in a whole view (read as 7s), and dark soft
+    // shadow bands crossing, reaching in from the edge of and steeply darkening noisy 96×96
+    // views (read as close-up 1s).
     assert_eq!(report.n, 51);
     let wrong: Vec<String> = report
         .misread
