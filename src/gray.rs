@@ -467,15 +467,39 @@ pub struct Histogram {
 
 impl Histogram {
     pub fn of(img: &[u8]) -> Self {
-        Self::of_iter(img.iter().copied())
+        let mut tables = [[0usize; 256]; 4];
+        let mut quads = img.chunks_exact(4);
+        for q in &mut quads {
+            for (t, &v) in tables.iter_mut().zip(q) {
+                t[v as usize] += 1;
+            }
+        }
+        for &v in quads.remainder() {
+            tables[0][v as usize] += 1;
+        }
+        Self::merged(tables, img.len())
     }
 
     /// Of any run of grey levels (the pixels under a mask, say).
     pub fn of_iter(values: impl Iterator<Item = u8>) -> Self {
-        let (mut counts, mut n) = ([0usize; 256], 0);
+        let mut tables = [[0usize; 256]; 4];
+        let mut n = 0;
         for v in values {
-            counts[v as usize] += 1;
+            tables[n & 3][v as usize] += 1;
             n += 1;
+        }
+        Self::merged(tables, n)
+    }
+
+    /// Counts are kept in four tables taken in turn: a run of one level (most of an ink
+    /// map is 0) then adds to four counters, not one, and each increment need not wait
+    /// for the one before it to reach memory.
+    fn merged(tables: [[usize; 256]; 4], n: usize) -> Self {
+        let mut counts = tables[0];
+        for t in &tables[1..] {
+            for (c, &k) in counts.iter_mut().zip(t) {
+                *c += k;
+            }
         }
         Histogram { counts, n }
     }
