@@ -90,6 +90,9 @@ pub struct ScenesReport {
     pub model: String,
     pub conditions: Vec<ConditionReport>,
     pub ms_per_frame: f64,
+    /// The model's part of `ms_per_frame`, and its time per frame that reached it.
+    pub model_ms_per_frame: f64,
+    pub model_ms_per_digit: f64,
     pub seed: u64,
 }
 
@@ -102,6 +105,7 @@ fn fmt_digit(d: Option<u8>) -> String {
 pub fn scenes(pipeline: &mut Pipeline, maker: &SceneMaker, n: u64, dump: Option<&Dumper>) -> Result<ScenesReport> {
     pipeline.keep_segmentation |= dump.is_some();
     let (mut conditions, mut total_ms, mut frames) = (Vec::new(), 0.0, 0u64);
+    let (mut model_ms, mut digits) = (0.0, 0u64);
     for cond in Condition::ALL {
         let (mut correct, mut missed, mut worst) = (0, 0, 0.0f32);
         for i in 0..n {
@@ -111,6 +115,8 @@ pub fn scenes(pipeline: &mut Pipeline, maker: &SceneMaker, n: u64, dump: Option<
             let r = pipeline.process(&frame)?;
             total_ms += r.ms;
             frames += 1;
+            model_ms += r.timings.model;
+            digits += r.probabilities.is_some() as u64;
             let read = r.decision.digit;
             if read == scene.digit {
                 correct += 1;
@@ -143,6 +149,8 @@ pub fn scenes(pipeline: &mut Pipeline, maker: &SceneMaker, n: u64, dump: Option<
         model: pipeline.model.path().display().to_string(),
         conditions,
         ms_per_frame: total_ms / frames.max(1) as f64,
+        model_ms_per_frame: model_ms / frames.max(1) as f64,
+        model_ms_per_digit: model_ms / digits.max(1) as f64,
         seed: maker.seed,
     })
 }
@@ -165,7 +173,12 @@ impl std::fmt::Display for ScenesReport {
             }
             writeln!(f, ")")?;
         }
-        writeln!(f, "{:.3} ms per 640x480 frame (preprocess + model + decision)", self.ms_per_frame)
+        writeln!(f, "{:.3} ms per 640x480 frame (preprocess + model + decision)", self.ms_per_frame)?;
+        writeln!(
+            f,
+            "  of which the model {:.3} ms per frame ({:.3} ms per frame that reached it)",
+            self.model_ms_per_frame, self.model_ms_per_digit
+        )
     }
 }
 

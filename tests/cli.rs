@@ -323,7 +323,12 @@ fn eval_sim_scenes_reports_every_condition() {
     let names: Vec<&str> = conds.iter().map(|c| c["condition"].as_str().unwrap()).collect();
     assert_eq!(names, ["handwritten on paper", "handwritten on a card on the floor", "printed", "blank view"]);
     assert!(conds.iter().all(|c| c["n"] == 5));
-    assert!(v["ms_per_frame"].as_f64().unwrap() > 0.0);
+    let (total, model) = (v["ms_per_frame"].as_f64().unwrap(), v["model_ms_per_frame"].as_f64().unwrap());
+    assert!(total > 0.0);
+    // The model's time is part of the whole, and spread over every frame it is no more
+    // than over the frames that reached it.
+    assert!(model > 0.0 && model < total, "model {model} ms of {total} ms per frame");
+    assert!(v["model_ms_per_digit"].as_f64().unwrap() >= model);
 }
 
 #[test]
