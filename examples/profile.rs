@@ -10,7 +10,7 @@
 //!     callgrind_annotate --inclusive=yes callgrind.out.*
 //!
 //! Divide the total by 96 (3 × 32) for instructions per frame. Without valgrind it prints
-//! the mean time per frame.
+//! the mean time per frame, and the model's part of it.
 
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -39,15 +39,22 @@ fn main() -> Result<()> {
         .map(|s| Frame { width: s.width, height: s.height, pixels: s.pixels, t_ms: 0 })
         .collect();
     let (mut t, start) = (0, Instant::now());
+    let mut model = 0.0;
     for _ in 0..reps {
         for f in frames.iter_mut() {
             t += 33;
             f.t_ms = t;
             pipeline.decider.reset();
-            std::hint::black_box(pipeline.process(f)?);
+            let r = pipeline.process(f)?;
+            model += r.timings.model;
+            std::hint::black_box(r);
         }
     }
     let n = (reps * frames.len()).max(1);
-    println!("{n} frames, {:.3} ms per frame", start.elapsed().as_secs_f64() * 1e3 / n as f64);
+    println!(
+        "{n} frames, {:.3} ms per frame, model {:.3}",
+        start.elapsed().as_secs_f64() * 1e3 / n as f64,
+        model / n as f64
+    );
     Ok(())
 }
