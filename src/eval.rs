@@ -92,7 +92,7 @@ pub struct ScenesReport {
     pub ms_per_frame: f64,
     /// The model's part of `ms_per_frame`, and its time per frame that reached it.
     pub model_ms_per_frame: f64,
-    pub model_ms_per_digit: f64,
+    pub model_ms_per_reaching_frame: f64,
     pub seed: u64,
 }
 
@@ -111,7 +111,7 @@ const BATCH: u64 = 32;
 pub fn scenes(pipeline: &mut Pipeline, maker: &SceneMaker, n: u64, dump: Option<&Dumper>) -> Result<ScenesReport> {
     pipeline.keep_segmentation |= dump.is_some();
     let (mut conditions, mut total_ms, mut frames) = (Vec::new(), 0.0, 0u64);
-    let (mut model_ms, mut digits) = (0.0, 0u64);
+    let (mut model_ms, mut reached) = (0.0, 0u64);
     for cond in Condition::ALL {
         let (mut correct, mut missed, mut worst) = (0, 0, 0.0f32);
         for first in (0..n).step_by(BATCH as usize) {
@@ -123,7 +123,7 @@ pub fn scenes(pipeline: &mut Pipeline, maker: &SceneMaker, n: u64, dump: Option<
                 total_ms += r.ms;
                 frames += 1;
                 model_ms += r.timings.model;
-                digits += r.probabilities.is_some() as u64;
+                reached += r.probabilities.is_some() as u64;
                 let read = r.decision.digit;
                 if read == scene.digit {
                     correct += 1;
@@ -158,7 +158,7 @@ pub fn scenes(pipeline: &mut Pipeline, maker: &SceneMaker, n: u64, dump: Option<
         conditions,
         ms_per_frame: total_ms / frames.max(1) as f64,
         model_ms_per_frame: model_ms / frames.max(1) as f64,
-        model_ms_per_digit: model_ms / digits.max(1) as f64,
+        model_ms_per_reaching_frame: model_ms / reached.max(1) as f64,
         seed: maker.seed,
     })
 }
@@ -185,7 +185,7 @@ impl std::fmt::Display for ScenesReport {
         writeln!(
             f,
             "  of which the model {:.3} ms per frame ({:.3} ms per frame that reached it)",
-            self.model_ms_per_frame, self.model_ms_per_digit
+            self.model_ms_per_frame, self.model_ms_per_reaching_frame
         )
     }
 }

@@ -328,7 +328,7 @@ fn eval_sim_scenes_reports_every_condition() {
     // The model's time is part of the whole, and spread over every frame it is no more
     // than over the frames that reached it.
     assert!(model > 0.0 && model < total, "model {model} ms of {total} ms per frame");
-    assert!(v["model_ms_per_digit"].as_f64().unwrap() >= model);
+    assert!(v["model_ms_per_reaching_frame"].as_f64().unwrap() >= model);
 }
 
 #[test]
