@@ -218,7 +218,7 @@ fn pool_cells<const MEAN: bool, const DARK: bool, const LIGHT: bool>(
         // unit 64 columns at a time; the columns left over, and every other band, below.
         #[cfg(any(target_arch = "x86_64", target_arch = "aarch64"))]
         let x0 = if f == 4 && n_rows == 4 {
-            if let Some(ahead) = src.pixels.get((oy + 2) * 4 * w..(oy + 3) * 4 * w) {
+            if let Some(ahead) = src.pixels.get((oy + 2) * f * w..(oy + 3) * f * w) {
                 pool4::prefetch(ahead);
             }
             let r = [src.row(rows.start), src.row(rows.start + 1), src.row(rows.start + 2), src.row(rows.start + 3)];
