@@ -13,6 +13,8 @@ use tract_onnx::prelude::*;
 
 use crate::data::{PIXELS, SIDE};
 
+mod pool;
+
 /// Keys our trainer writes into ONNX `metadata_props`; a model that carries them needs no
 /// flags. Any ONNX model may carry them.
 pub mod meta {
@@ -263,6 +265,7 @@ impl Model {
                 .model_for_proto_model(&proto)
                 .and_then(|m| m.with_input_fact(0, f32::fact(&input_shape).into()))
                 .and_then(|m| m.into_optimized())
+                .and_then(|mut m| pool::speed_up(&mut m).map(|_| m))
                 .and_then(|m| m.into_runnable())
         };
         let plan = std::panic::catch_unwind(std::panic::AssertUnwindSafe(build))
