@@ -17,7 +17,7 @@ pub struct TrainArgs {
     /// Test data when it is not the t10k files of --data (a folder or CSV file).
     #[arg(long, value_name = "PATH")]
     pub test: Option<PathBuf>,
-    /// seed (the lecture's 784-30-10), mlp:784-H…-10[:relu|:sigmoid], cnn or cnn:C1-C2-HIDDEN.
+    /// seed (the lecture's 784-30-10), mlp:784-H…-10[:relu|:sigmoid], cnn or cnn:C1-C2-HIDDEN (kernels other than 5×5 as C1xK1-C2xK2, e.g. cnn:16-32x3-128).
     #[arg(long, value_name = "ARCH", required_unless_present = "init")]
     pub arch: Option<trainer::Arch>,
     /// Where to write the ONNX model.

@@ -33,8 +33,9 @@ pub enum Arch {
     Seed,
     /// A multi-layer perceptron, sizes from input to output.
     Mlp { sizes: Vec<usize>, activation: Activation },
-    /// conv(c1, 5×5)-relu-pool-conv(c2, 5×5)-relu-pool-dense(hidden)-relu-dense(10).
-    Cnn { c1: usize, c2: usize, hidden: usize },
+    /// conv(c1, k1×k1)-relu-pool-conv(c2, k2×k2)-relu-pool-dense(hidden)-relu-dense(10);
+    /// odd kernels, zero-padded to keep the size.
+    Cnn { c1: usize, k1: usize, c2: usize, k2: usize, hidden: usize },
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -46,9 +47,10 @@ pub enum Activation {
 impl FromStr for Arch {
     type Err = String;
 
-    /// `seed`, `mlp:784-100-10`, `mlp:784-256-128-10:sigmoid`, `cnn` or `cnn:16-32-128`.
+    /// `seed`, `mlp:784-100-10`, `mlp:784-256-128-10:sigmoid`, `cnn`, `cnn:16-32-128` or,
+    /// with kernel sizes other than 5, `cnn:16x5-32x3-128`.
     fn from_str(s: &str) -> Result<Self, String> {
-        let usage = "expected seed, mlp:784-H…-10[:relu|:sigmoid], cnn or cnn:C1-C2-HIDDEN";
+        let usage = "expected seed, mlp:784-H…-10[:relu|:sigmoid], cnn or cnn:C1[xK1]-C2[xK2]-HIDDEN";
         let sizes = |spec: &str| -> Result<Vec<usize>, String> {
             spec.split('-')
                 .map(|v| v.parse::<usize>().ok().filter(|&n| n > 0))
@@ -58,11 +60,25 @@ impl FromStr for Arch {
         let mut parts = s.split(':');
         match (parts.next(), parts.next(), parts.next(), parts.next()) {
             (Some("seed"), None, ..) => Ok(Arch::Seed),
-            (Some("cnn"), None, ..) => Ok(Arch::Cnn { c1: 16, c2: 32, hidden: 128 }),
-            (Some("cnn"), Some(spec), None, _) => match sizes(spec)?[..] {
-                [c1, c2, hidden] => Ok(Arch::Cnn { c1, c2, hidden }),
-                _ => Err(format!("cnn takes three sizes C1-C2-HIDDEN, got {spec:?}")),
-            },
+            (Some("cnn"), None, ..) => Ok(Arch::Cnn { c1: 16, k1: 5, c2: 32, k2: 5, hidden: 128 }),
+            (Some("cnn"), Some(spec), None, _) => {
+                // A convolution's "CxK" (or "C", for a 5×5 kernel) as (channels, kernel).
+                let conv = |part: &str| -> Result<(usize, usize), String> {
+                    let (c, k) = part.split_once('x').unwrap_or((part, "5"));
+                    let (c, k) = (sizes(c)?[0], sizes(k)?[0]);
+                    if k % 2 == 0 {
+                        return Err(format!("cnn kernels must be odd, got {k} in {spec:?}"));
+                    }
+                    Ok((c, k))
+                };
+                match spec.split('-').collect::<Vec<_>>()[..] {
+                    [a, b, hidden] => {
+                        let ((c1, k1), (c2, k2)) = (conv(a)?, conv(b)?);
+                        Ok(Arch::Cnn { c1, k1, c2, k2, hidden: sizes(hidden)?[0] })
+                    }
+                    _ => Err(format!("cnn takes three sizes C1-C2-HIDDEN, got {spec:?}")),
+                }
+            }
             (Some("mlp"), Some(spec), act, None) => {
                 let sizes = sizes(spec)?;
                 if sizes.len() < 2 || sizes[0] != crate::data::PIXELS {
@@ -92,7 +108,8 @@ impl fmt::Display for Arch {
                 };
                 write!(f, "mlp:{}:{act}", s.join("-"))
             }
-            Arch::Cnn { c1, c2, hidden } => write!(f, "cnn:{c1}-{c2}-{hidden}"),
+            Arch::Cnn { c1, k1: 5, c2, k2: 5, hidden } => write!(f, "cnn:{c1}-{c2}-{hidden}"),
+            Arch::Cnn { c1, k1, c2, k2, hidden } => write!(f, "cnn:{c1}x{k1}-{c2}x{k2}-{hidden}"),
         }
     }
 }
@@ -128,12 +145,12 @@ impl Arch {
                 }
                 Net { layers, loss: Loss::SoftmaxCe }
             }
-            Arch::Cnn { c1, c2, hidden } => {
+            Arch::Cnn { c1, k1, c2, k2, hidden } => {
                 let s0 = Shape::image(1, crate::data::SIDE, crate::data::SIDE);
-                let conv1 = Layer::conv_he(s0, *c1, 5, 2, rng);
+                let conv1 = Layer::conv_he(s0, *c1, *k1, k1 / 2, rng);
                 let s1 = conv1.output_shape();
                 let pool1 = Layer::MaxPool { input: s1 };
-                let conv2 = Layer::conv_he(pool1.output_shape(), *c2, 5, 2, rng);
+                let conv2 = Layer::conv_he(pool1.output_shape(), *c2, *k2, k2 / 2, rng);
                 let s2 = conv2.output_shape();
                 let pool2 = Layer::MaxPool { input: s2 };
                 let flat = pool2.output_shape().len();
@@ -549,7 +566,14 @@ mod tests {
         assert_eq!("seed".parse::<Arch>().unwrap(), Arch::Seed);
         let a: Arch = "mlp:784-256-128-10".parse().unwrap();
         assert_eq!(a.to_string(), "mlp:784-256-128-10:relu");
-        assert_eq!("cnn:8-16-32".parse::<Arch>().unwrap(), Arch::Cnn { c1: 8, c2: 16, hidden: 32 });
+        assert_eq!("cnn:8-16-32".parse::<Arch>().unwrap(), Arch::Cnn { c1: 8, k1: 5, c2: 16, k2: 5, hidden: 32 });
+        let small: Arch = "cnn:16-32x3-128".parse().unwrap();
+        assert_eq!(small, Arch::Cnn { c1: 16, k1: 5, c2: 32, k2: 3, hidden: 128 });
+        assert_eq!(small.to_string(), "cnn:16x5-32x3-128");
+        assert_eq!(small.to_string().parse::<Arch>().unwrap(), small);
+        assert_eq!("cnn".parse::<Arch>().unwrap().to_string(), "cnn:16-32-128");
+        assert!("cnn:16-32x4-128".parse::<Arch>().unwrap_err().contains("must be odd"));
+        assert!("cnn:16-32x0-128".parse::<Arch>().unwrap_err().contains("bad layer sizes"));
         assert!("mlp:100-10".parse::<Arch>().unwrap_err().contains("start with 784"));
         assert!("mlp:784-x-10".parse::<Arch>().unwrap_err().contains("bad layer sizes"));
         assert!("resnet".parse::<Arch>().unwrap_err().contains("unknown architecture"));

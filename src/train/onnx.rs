@@ -293,7 +293,7 @@ mod tests {
     #[test]
     fn every_architecture_reads_back_exactly() {
         let mut rng = <rand_chacha::ChaCha8Rng as rand::SeedableRng>::seed_from_u64(4);
-        for arch in ["seed", "mlp:784-12-8-10", "mlp:784-9-10:sigmoid", "cnn:3-4-8"] {
+        for arch in ["seed", "mlp:784-12-8-10", "mlp:784-9-10:sigmoid", "cnn:3-4-8", "cnn:3x3-4x1-8"] {
             let a: Arch = arch.parse().unwrap();
             for classes in [10, 11] {
                 let net: Net<f32> = a.build(classes, &mut rng);
