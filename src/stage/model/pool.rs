@@ -207,50 +207,6 @@ mod tests {
         assert_eq!(out, want);
     }
 
-    /// Our CNNs through tract as it optimises them and with the pools swapped: the same
-    /// numbers to the bit, on inputs with ink, blank ones and negative ones (the ReLU's side).
-    #[test]
-    fn swapped_pools_give_tracts_results_exactly() {
-        for name in ["digit-cnn.onnx", "fashion-cnn.onnx"] {
-            let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("models").join(name);
-            let optimised = || {
-                tract_onnx::onnx()
-                    .model_for_path(&path)?
-                    .with_input_fact(0, f32::fact([1, 1, 28, 28]).into())?
-                    .into_optimized()
-            };
-            let plain = optimised().unwrap().into_runnable().unwrap();
-            let mut fast = optimised().unwrap();
-            assert_eq!(speed_up(&mut fast).unwrap(), 2, "{name}: both pools swapped");
-            let fused: Vec<_> = fast.nodes().iter().filter_map(|n| n.op_as::<MaxPool2x2>()).copied().collect();
-            assert_eq!(
-                fused,
-                [MaxPool2x2 { relu: true, border: [(2, 2), (2, 2)] }, MaxPool2x2 { relu: true, border: [(0, 0); 2] },]
-            );
-            let fast = fast.into_runnable().unwrap();
-            for seed in 0..6u32 {
-                let x = tract_ndarray::Array4::from_shape_fn((1, 1, 28, 28), |(_, _, y, x)| {
-                    let v = ((x as u32 * 31 + y as u32 * 17 + seed * 101) % 23) as f32 / 22.0;
-                    match seed {
-                        0 => 0.0,
-                        1 => -v,
-                        _ if (6..22).contains(&y) && (8..20).contains(&x) => v,
-                        _ => 0.01,
-                    }
-                });
-                let x: Tensor = x.into();
-                let a = plain.run(tvec!(x.clone().into())).unwrap();
-                let b = fast.run(tvec!(x.into())).unwrap();
-                let (a, b) = (a[0].to_plain_array_view::<f32>().unwrap(), b[0].to_plain_array_view::<f32>().unwrap());
-                assert_eq!(
-                    a.iter().map(|v| v.to_bits()).collect::<Vec<_>>(),
-                    b.iter().map(|v| v.to_bits()).collect::<Vec<_>>(),
-                    "{name}, input {seed}"
-                );
-            }
-        }
-    }
-
     #[test]
     fn pads_around_each_pooled_plane_and_applies_the_relu() {
         // One 4×4 plane of negatives and positives, pooled to 2×2 with a ReLU, then a border
