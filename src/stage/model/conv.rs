@@ -95,16 +95,18 @@ impl Conv1In {
         (h + 2 * self.pad.0 + 1 - self.kh, w + 2 * self.pad.1 + 1 - self.kw)
     }
 
-    /// Convolves the `h`×`w` plane `input` into `out` (`out_c` planes of `output_hw`).
-    fn run(&self, input: &[f32], h: usize, w: usize, out: &mut [f32]) {
+    /// Convolves the `h`×`w` plane `input` into `out` (`out_c` planes of `output_hw`,
+    /// appended in order).
+    fn run(&self, input: &[f32], h: usize, w: usize, out: &mut Vec<f32>) {
         #[cfg(target_arch = "x86_64")]
         if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma") {
-            // SAFETY: the CPU has the one feature the function is compiled for.
+            // SAFETY: the CPU has the features the function is compiled for.
             unsafe { self.run_fma(input, h, w, out) };
             return;
         }
-        // aarch64 fuses `mul_add` in one instruction; on an x86-64 without FMA, tract's own
-        // kernels multiply and add apart, and so does this.
+        // aarch64 fuses `mul_add` in one instruction. An x86-64 without FMA would call a
+        // slow software fma for it: there this multiplies and adds apart, which agrees with
+        // tract to a rounding rather than to the bit.
         if cfg!(target_arch = "aarch64") {
             self.convolve(input, h, w, out, f32::mul_add);
         } else {
@@ -114,12 +116,12 @@ impl Conv1In {
 
     #[cfg(target_arch = "x86_64")]
     #[target_feature(enable = "avx2,fma")]
-    unsafe fn run_fma(&self, input: &[f32], h: usize, w: usize, out: &mut [f32]) {
+    unsafe fn run_fma(&self, input: &[f32], h: usize, w: usize, out: &mut Vec<f32>) {
         self.convolve(input, h, w, out, f32::mul_add);
     }
 
     #[inline(always)]
-    fn convolve(&self, input: &[f32], h: usize, w: usize, out: &mut [f32], fma: impl Fn(f32, f32, f32) -> f32) {
+    fn convolve(&self, input: &[f32], h: usize, w: usize, out: &mut Vec<f32>, fma: impl Fn(f32, f32, f32) -> f32) {
         let (oh, ow) = self.output_hw(h, w);
         let (py, px) = self.pad;
         // The input inside a zero border, wide enough that every tap reads whole blocks of
@@ -130,10 +132,8 @@ impl Conv1In {
             row[px..px + w].copy_from_slice(src);
         }
         let taps = self.kh * self.kw;
-        for ((plane, kernel), &bias) in
-            out.chunks_exact_mut(oh * ow).zip(self.weights.chunks_exact(taps)).zip(self.bias.iter())
-        {
-            for (y, o) in plane.chunks_exact_mut(ow).enumerate() {
+        for (kernel, &bias) in self.weights.chunks_exact(taps).zip(self.bias.iter()) {
+            for y in 0..oh {
                 for x0 in (0..ow).step_by(BLOCK) {
                     // A block of outputs summed in registers, tap after tap.
                     let mut acc = [0f32; BLOCK];
@@ -146,10 +146,7 @@ impl Conv1In {
                             }
                         }
                     }
-                    let n = BLOCK.min(ow - x0);
-                    for (o, a) in o[x0..x0 + n].iter_mut().zip(acc) {
-                        *o = a + bias;
-                    }
+                    out.extend_from_slice(&acc.map(|a| a + bias)[..BLOCK.min(ow - x0)]);
                 }
             }
         }
@@ -176,9 +173,9 @@ impl EvalOp for Conv1In {
             return Err(TractError::msg(format!("Conv1In needs a 1×1×H×W input, got {:?}", input.shape())));
         };
         let (oh, ow) = self.output_hw(h, w);
-        let mut out = Tensor::zero::<f32>(&[1, self.out_c, oh, ow])?;
-        let from = input.try_as_plain_ram()?;
-        self.run(from.as_slice::<f32>()?, h, w, out.try_as_plain_ram_mut()?.as_slice_mut::<f32>()?);
+        let mut out = Vec::with_capacity(self.out_c * oh * ow);
+        self.run(input.try_as_plain_ram()?.as_slice::<f32>()?, h, w, &mut out);
+        let out = tract_ndarray::Array4::from_shape_vec((1, self.out_c, oh, ow), out)?;
         Ok(tvec!(out.into_tvalue()))
     }
 }
