@@ -25,11 +25,7 @@ fn bench(c: &mut Criterion) {
     let digits = digitbot::sim::sim_digits().expect("built-in digits");
     let fonts = load_fonts(&[std::path::PathBuf::from("/usr/share/fonts")]);
     let maker = SceneMaker { width: 640, height: 480, digits: &digits, fonts: &fonts, seed: 21 };
-    let mut frames: Vec<Frame> = maker
-        .sample(PER_CONDITION)
-        .into_iter()
-        .map(|s| Frame { width: s.width, height: s.height, pixels: s.pixels, t_ms: 0 })
-        .collect();
+    let mut frames: Vec<Frame> = maker.sample(PER_CONDITION).into_iter().map(Frame::from).collect();
     let n = frames.len() as u64;
     // The model's input for each frame that holds a digit.
     let mut pre = Preprocessor::new(cfg.preprocess.clone());

@@ -33,11 +33,7 @@ fn main() -> Result<()> {
     let digits = digitbot::sim::sim_digits()?;
     let fonts = load_fonts(&[PathBuf::from("/usr/share/fonts")]);
     let maker = SceneMaker { width: 640, height: 480, digits: &digits, fonts: &fonts, seed: 21 };
-    let mut frames: Vec<Frame> = maker
-        .sample(8)
-        .into_iter()
-        .map(|s| Frame { width: s.width, height: s.height, pixels: s.pixels, t_ms: 0 })
-        .collect();
+    let mut frames: Vec<Frame> = maker.sample(8).into_iter().map(Frame::from).collect();
     let (mut t, start) = (0, Instant::now());
     let mut model = 0.0;
     for _ in 0..reps {

@@ -118,14 +118,15 @@ pub fn scenes(pipeline: &mut Pipeline, maker: &SceneMaker, n: u64, dump: Option<
             let batch: Vec<_> = (first..(first + BATCH).min(n)).map(|i| (i, maker.scene(cond, i))).collect();
             for (i, scene) in batch {
                 pipeline.decider.reset();
-                let frame = Frame { width: scene.width, height: scene.height, pixels: scene.pixels, t_ms: 0 };
+                let shown = scene.digit;
+                let frame = Frame::from(scene);
                 let r = pipeline.process(&frame)?;
                 total_ms += r.ms;
                 frames += 1;
                 model_ms += r.timings.model;
                 reached += r.probabilities.is_some() as u64;
                 let read = r.decision.digit;
-                if read == scene.digit {
+                if read == shown {
                     correct += 1;
                 } else {
                     missed += (read.is_none()) as u64;
@@ -136,7 +137,7 @@ pub fn scenes(pipeline: &mut Pipeline, maker: &SceneMaker, n: u64, dump: Option<
                         let stem = format!(
                             "{}-{i:04}-shows-{}-read-{}",
                             cond.name().replace(' ', "_"),
-                            fmt_digit(scene.digit),
+                            fmt_digit(shown),
                             fmt_digit(read)
                         );
                         d.write(&stem, &frame, &r)?;

@@ -51,10 +51,7 @@ fn preprocessing_and_deciding_allocate_nothing_after_warm_up() {
     let fonts = digitbot::testdata::fonts();
     let maker = SceneMaker { width: 640, height: 480, digits: &digits, fonts: &fonts, seed: 9 };
     let frames: Vec<Frame> = (0..24)
-        .map(|i| {
-            let s = maker.scene(Condition::ALL[i % 4], i as u64);
-            Frame { width: s.width, height: s.height, pixels: s.pixels, t_ms: 33 * i as u64 }
-        })
+        .map(|i| Frame { t_ms: 33 * i as u64, ..Frame::from(maker.scene(Condition::ALL[i % 4], i as u64)) })
         .collect();
     // Warm-up: the buffers grow to these frames.
     for f in &frames {

@@ -23,10 +23,10 @@ fn scenes_are_read_and_blank_views_are_no_digit() {
         let (mut right, mut wrong) = (0, 0);
         for i in 0..40 {
             let s = maker.scene(cond, i);
+            let shown = s.digit;
             p.decider.reset();
-            let frame = Frame { width: s.width, height: s.height, pixels: s.pixels, t_ms: 0 };
-            let read = p.process(&frame).unwrap().decision.digit;
-            if read == s.digit {
+            let read = p.process(&Frame::from(s)).unwrap().decision.digit;
+            if read == shown {
                 right += 1;
             } else if read.is_some() {
                 wrong += 1;

@@ -13,8 +13,15 @@ use super::{Frame, FrameSource, Poll};
 use crate::data::{Dataset, SIDE};
 use crate::sim::paper::{PaperView, Picture};
 use crate::sim::scenario::{Content, Scenario};
-use crate::sim::scenes::{load_fonts, Condition, SceneMaker, Still};
+use crate::sim::scenes::{load_fonts, Condition, Scene, SceneMaker, Still};
 use crate::sim::sim_digits;
+
+/// A simulated scene as a frame captured at time 0 (read its digit first, if needed).
+impl From<Scene> for Frame {
+    fn from(scene: Scene) -> Frame {
+        Frame { width: scene.width, height: scene.height, pixels: scene.pixels, t_ms: 0 }
+    }
+}
 
 /// The simulated camera.
 pub struct SimCamera {
