@@ -2,9 +2,8 @@
 //!
 //! tract turns every convolution into a matrix product over an im2col view of its input.
 //! For a first layer that reads one grey channel (k = 25 for a 5×5 kernel) most of that
-//! time goes into packing the view, and it took as long as the rest of our digit CNN
-//! together. [`speed_up`] swaps such a convolution for [`Conv1In`], which slides each kernel
-//! tap over whole output rows. It sums the taps in the order tract does, one fused
+//! time goes into packing the view. [`speed_up`] swaps such a convolution for [`Conv1In`],
+//! which slides each kernel tap over blocks of output columns held in registers. It sums the taps in the order tract does, one fused
 //! multiply-add at a time, and adds the bias last, as tract does, so where tract's kernels
 //! use fused multiply-adds (x86-64 with FMA, aarch64) the results agree to the bit.
 
@@ -99,7 +98,7 @@ impl Conv1In {
     /// appended in order).
     fn run(&self, input: &[f32], h: usize, w: usize, out: &mut Vec<f32>) {
         #[cfg(target_arch = "x86_64")]
-        if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma") {
+        if fused() {
             // SAFETY: the CPU has the features the function is compiled for.
             unsafe { self.run_fma(input, h, w, out) };
             return;
@@ -107,7 +106,7 @@ impl Conv1In {
         // aarch64 fuses `mul_add` in one instruction. An x86-64 without FMA would call a
         // slow software fma for it: there this multiplies and adds apart, which agrees with
         // tract to a rounding rather than to the bit.
-        if cfg!(target_arch = "aarch64") {
+        if fused() {
             self.convolve(input, h, w, out, f32::mul_add);
         } else {
             self.convolve(input, h, w, out, |a, b, c| a * b + c);
@@ -151,6 +150,15 @@ impl Conv1In {
             }
         }
     }
+}
+
+/// Whether this CPU takes the fused multiply-add path, where the results agree with tract's
+/// to the bit: x86-64 with AVX2 and FMA, and every aarch64.
+pub(super) fn fused() -> bool {
+    #[cfg(target_arch = "x86_64")]
+    return std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma");
+    #[cfg(not(target_arch = "x86_64"))]
+    return true;
 }
 
 /// Output columns summed together: 32 floats, four AVX or eight SSE/NEON registers.

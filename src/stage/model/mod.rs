@@ -389,10 +389,7 @@ mod tests {
     /// (the ReLU's side).
     #[test]
     fn our_ops_give_tracts_results_exactly() {
-        #[cfg(target_arch = "x86_64")]
-        let exact = std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma");
-        #[cfg(not(target_arch = "x86_64"))]
-        let exact = true;
+        let exact = conv::fused();
         for name in ["digit-cnn.onnx", "fashion-cnn.onnx", "digit-cnn-10.onnx"] {
             let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("models").join(name);
             let load = || {
