@@ -462,6 +462,57 @@ pub fn kth_largest(img: &[u8], k: usize) -> u8 {
     Histogram::of(img).kth_largest(k)
 }
 
+/// Counts grey levels as they come, for a [`Histogram`] of values that are not one slice:
+/// the pixels of a region, a row at a time.
+///
+/// Counts are kept in four tables taken in turn: a run of one level (most of an ink map is
+/// 0) then adds to four counters, not one, and each increment need not wait for the one
+/// before it to reach memory.
+pub struct Tally {
+    tables: [[u32; 256]; 4],
+    n: usize,
+}
+
+impl Tally {
+    pub fn new() -> Self {
+        Tally { tables: [[0; 256]; 4], n: 0 }
+    }
+
+    pub fn add(&mut self, v: u8) {
+        self.tables[self.n & 3][v as usize] += 1;
+        self.n += 1;
+    }
+
+    pub fn add_all(&mut self, values: &[u8]) {
+        let mut quads = values.chunks_exact(4);
+        for q in &mut quads {
+            for (t, &v) in self.tables.iter_mut().zip(q) {
+                t[v as usize] += 1;
+            }
+        }
+        for &v in quads.remainder() {
+            self.add(v);
+        }
+        self.n += values.len() - quads.remainder().len();
+    }
+
+    pub fn histogram(&self) -> Histogram {
+        let mut counts = [0usize; 256];
+        for t in &self.tables {
+            for (c, &k) in counts.iter_mut().zip(t) {
+                *c += k as usize;
+            }
+        }
+        Histogram { counts, n: self.n }
+    }
+}
+
+impl Default for Tally {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
 /// How many pixels have each grey level: one pass answers several order questions.
 pub struct Histogram {
     counts: [usize; 256],
@@ -470,41 +521,16 @@ pub struct Histogram {
 
 impl Histogram {
     pub fn of(img: &[u8]) -> Self {
-        let mut tables = [[0usize; 256]; 4];
-        let mut quads = img.chunks_exact(4);
-        for q in &mut quads {
-            for (t, &v) in tables.iter_mut().zip(q) {
-                t[v as usize] += 1;
-            }
-        }
-        for &v in quads.remainder() {
-            tables[0][v as usize] += 1;
-        }
-        Self::merged(tables, img.len())
+        let mut t = Tally::new();
+        t.add_all(img);
+        t.histogram()
     }
 
     /// Of any run of grey levels (the pixels under a mask, say).
     pub fn of_iter(values: impl Iterator<Item = u8>) -> Self {
-        let mut tables = [[0usize; 256]; 4];
-        let mut n = 0;
-        for v in values {
-            tables[n & 3][v as usize] += 1;
-            n += 1;
-        }
-        Self::merged(tables, n)
-    }
-
-    /// Counts are kept in four tables taken in turn: a run of one level (most of an ink
-    /// map is 0) then adds to four counters, not one, and each increment need not wait
-    /// for the one before it to reach memory.
-    fn merged(tables: [[usize; 256]; 4], n: usize) -> Self {
-        let mut counts = tables[0];
-        for t in &tables[1..] {
-            for (c, &k) in counts.iter_mut().zip(t) {
-                *c += k;
-            }
-        }
-        Histogram { counts, n }
+        let mut t = Tally::new();
+        values.for_each(|v| t.add(v));
+        t.histogram()
     }
 
     /// The values below which each of `qs` (in increasing order, each in 0..=1) of the

@@ -2,8 +2,8 @@
 //! that the digit is looked for only on it and the card's own edges are never strokes.
 
 use crate::gray::{
-    closing_into, downscale_area_into, min_filter_into, opening_into, otsu, FilterScratch, Gray, GrayBuf, Histogram,
-    Labeller,
+    closing_into, downscale_area_into, min_filter_into, opening_into, otsu, FilterScratch, Gray, GrayBuf, Labeller,
+    Tally,
 };
 
 /// A card no larger than this share of the view, and bright under less than this share of
@@ -97,19 +97,24 @@ pub(super) fn find_card_into(work: Gray, radius: usize, s: &mut CardScratch, f: 
     // all round: a strong step on average, and over three quarters of its length. Paper lit
     // from one side, split by a bold stroke into a darker and a brighter part, has a sharp
     // edge where the stroke is and a soft one, the light's own, for much of the rest.
-    let b = card.bbox;
-    let steps = Histogram::of_iter(
-        (b.y0.max(1)..=b.y1.min(h - 2))
-            .flat_map(|y| (b.x0.max(1)..=b.x1.min(w - 2)).map(move |x| y * w + x))
-            .filter(|&i| labels[i] == card.label)
-            .filter_map(|i| {
-                [i - 1, i + 1, i - w, i + w]
-                    .iter()
-                    .filter(|&&j| labels[j] != card.label)
-                    .map(|&j| closed[i].saturating_sub(closed[j]))
-                    .max()
-            }),
-    );
+    let (b, label) = (card.bbox, card.label);
+    let mut tally = Tally::new();
+    for y in b.y0.max(1)..=b.y1.min(h - 2) {
+        for i in y * w + b.x0.max(1)..=y * w + b.x1.min(w - 2) {
+            if labels[i] != label {
+                continue;
+            }
+            let step = [i - 1, i + 1, i - w, i + w]
+                .into_iter()
+                .filter(|&j| labels[j] != label)
+                .map(|j| closed[i].saturating_sub(closed[j]))
+                .max();
+            if let Some(step) = step {
+                tally.add(step);
+            }
+        }
+    }
+    let steps = tally.histogram();
     if steps.mean().is_none_or(|m| m < MEAN_EDGE_STEP) || steps.percentiles([0.25])[0] < MOST_EDGE_STEP {
         return false;
     }

@@ -3,7 +3,7 @@
 use super::{Params, Polarity};
 use crate::gray::{
     closing, closing_into, first_set, max_filter_into, opening, opening_into, percentiles, transpose, transpose_u8,
-    Component, FilterScratch, Gray, GrayBuf, Histogram, Labeller, Rect,
+    Component, FilterScratch, Gray, GrayBuf, Labeller, Rect, Tally,
 };
 
 /// Which way round ink and paper are. Paper is most of the picture and ink the few pixels
@@ -62,13 +62,15 @@ fn tails_off_plane(img: Gray) -> (i32, i32) {
     // a grey level along each row.
     const ONE: f64 = 65536.0;
     let step = (b * ONE).round() as i64;
-    let hist = Histogram::of_iter((0..h).flat_map(|y| {
+    let mut tally = Tally::new();
+    for y in 0..h {
         let start = ((a + c * (y as f64 - ym) - b * xm - 256.0) * ONE).round() as i64;
-        img.row(y).iter().enumerate().map(move |(x, &v)| {
+        for (x, &v) in img.row(y).iter().enumerate() {
             let diff = ((v as i64) << 16) - (start + step * x as i64);
-            (diff >> 17).clamp(0, 255) as u8
-        })
-    }));
+            tally.add((diff >> 17).clamp(0, 255) as u8);
+        }
+    }
+    let hist = tally.histogram();
     let [low, median, high] = hist.percentiles([0.02, 0.5, 0.98]).map(i32::from);
     (2 * (median - low), 2 * (high - median))
 }
