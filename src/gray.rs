@@ -1242,6 +1242,12 @@ impl Labeller {
         }
     }
 
+    /// The last mask's runs of pixels, row by row: (row, first column, end column
+    /// (exclusive), index into `comps` of the run's component).
+    pub fn runs(&self) -> impl Iterator<Item = (usize, usize, usize, usize)> + '_ {
+        self.runs.iter().zip(&self.id).map(|(&(y, x0, x1), &id)| (y as usize, x0 as usize, x1 as usize, id as usize))
+    }
+
     /// Sets `out` (the last mask's size, cleared here) to 1 on the components `keep`
     /// chooses: run by run, not pixel by pixel.
     pub fn paint(&self, out: &mut Vec<u8>, keep: impl Fn(&Component) -> bool) {

@@ -551,19 +551,15 @@ pub(super) fn choose_digit(
     chosen.card_contact.clear();
     chosen.card_contact.resize(comps.len(), 0);
     if let Some(card) = card {
-        for y in 0..h {
-            for x in 0..w {
-                let l = pixel_labels[y * w + x];
-                if l == 0 {
-                    continue;
-                }
-                let out = |xx: usize, yy: usize| card[yy * w + xx] == 0;
+        let out = |xx: usize, yy: usize| card[yy * w + xx] == 0;
+        for (y, x0, x1, id) in labeller.runs() {
+            for x in x0..x1 {
                 if (x > 0 && out(x - 1, y))
                     || (x + 1 < w && out(x + 1, y))
                     || (y > 0 && out(x, y - 1))
                     || (y + 1 < h && out(x, y + 1))
                 {
-                    chosen.card_contact[l as usize - 1] += 1;
+                    chosen.card_contact[id] += 1;
                 }
             }
         }
