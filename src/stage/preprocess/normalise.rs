@@ -11,7 +11,11 @@ use crate::gray::{morph_plus_into, resize_area_into, tight_box_u8, Rect, ResizeS
 #[derive(Debug, Default)]
 pub(super) struct ExtractScratch {
     grown: Vec<bool>,
-    col_w: Vec<usize>,
+    /// One row of `grown` before it is grown into the rows above and below.
+    across: Vec<bool>,
+    /// The paper under each column of a row of the crop.
+    paper: Vec<u8>,
+    col_w: Vec<u16>,
     ink: Vec<u8>,
     crop: Vec<f32>,
     fit: FitScratch,
@@ -47,13 +51,22 @@ pub(super) fn extract(
     let (ww, wh) = (work.w, work.h);
     s.grown.clear();
     s.grown.resize(ww * wh, false);
+    // Row by row: the row's digit pixels grown sideways, then into the rows above and below.
+    let (gx0, gx1) = (b.x0.saturating_sub(1), (b.x1 + 1).min(ww - 1));
+    s.across.clear();
+    s.across.resize(ww, false);
     for y in b.y0..=b.y1 {
-        for x in b.x0..=b.x1 {
-            if chosen.has(work.labels[y * ww + x]) {
-                for gy in y.saturating_sub(1)..=(y + 1).min(wh - 1) {
-                    for gx in x.saturating_sub(1)..=(x + 1).min(ww - 1) {
-                        s.grown[gy * ww + gx] = true;
-                    }
+        let labels = &work.labels[y * ww..(y + 1) * ww];
+        let mut any = false;
+        for x in gx0..=gx1 {
+            let near = |xx: usize| chosen.has(labels[xx]);
+            s.across[x] = ((b.x0..=b.x1).contains(&x) && near(x)) || (x > b.x0 && near(x - 1)) || (x < b.x1 && near(x + 1));
+            any |= s.across[x];
+        }
+        if any {
+            for gy in y.saturating_sub(1)..=(y + 1).min(wh - 1) {
+                for (g, &a) in s.grown[gy * ww + gx0..=gy * ww + gx1].iter_mut().zip(&s.across[gx0..=gx1]) {
+                    *g |= a;
                 }
             }
         }
@@ -63,26 +76,39 @@ pub(super) fn extract(
     let (cw, ch) = (fx1 - fx0 + 1, fy1 - fy0 + 1);
     let lo = work.threshold_lo / 2;
     let light = polarity == Polarity::LightOnDark;
-    // Working-image column of each crop column, so the loop below divides nothing.
-    s.col_w.clear();
-    s.col_w.extend((fx0..=fx1).map(|gx| gx / f));
     s.ink.clear();
     s.ink.resize(cw * ch, 0);
+    // Outside the grown components the paper is taken to be as dark as dark ink (or as
+    // bright as light ink) can be, so no ink is measured there, and the loop over the
+    // pixels needs no test.
+    let nothing = if light { 255 } else { 0 };
+    // Only ink above `lo` is kept, so only that is counted.
+    let strong_at = work.threshold.max(lo + 1);
     let mut strong = [0u32; 256];
+    // Working-image column of each crop column, so the loop below divides nothing.
+    s.col_w.clear();
+    s.col_w.extend((fx0..=fx1).map(|gx| (gx / f - fx0 / f) as u16));
+    s.paper.resize(cw, 0);
     for (y, ink_row) in s.ink.chunks_exact_mut(cw).enumerate() {
         let (gy, wy) = (fy0 + y, (fy0 + y) / f);
         let frame_row = &frame[gy * w + fx0..=gy * w + fx1];
-        let (bg_row, grown_row) = (&work.bg[wy * ww..(wy + 1) * ww], &s.grown[wy * ww..(wy + 1) * ww]);
-        for ((out, &v), &wx) in ink_row.iter_mut().zip(frame_row).zip(&s.col_w) {
-            if grown_row[wx] {
-                let bgv = bg_row[wx];
-                let d = if light { v.saturating_sub(bgv) } else { bgv.saturating_sub(v) };
-                if d > lo {
-                    *out = d;
-                    if d >= work.threshold {
-                        strong[d as usize] += 1;
-                    }
-                }
+        // Each crop column's paper, made again when the row enters another working row.
+        if y == 0 || gy % f == 0 {
+            let cells = wy * ww + fx0 / f..=wy * ww + fx1 / f;
+            let (bg_row, grown_row) = (&work.bg[cells.clone()], &s.grown[cells]);
+            for (p, &c) in s.paper.iter_mut().zip(&s.col_w) {
+                let c = c as usize;
+                *p = if grown_row[c] { bg_row[c] } else { nothing };
+            }
+        }
+        let contrast = |v: u8, p: u8| if light { v.saturating_sub(p) } else { p.saturating_sub(v) };
+        for ((out, &v), &p) in ink_row.iter_mut().zip(frame_row).zip(&s.paper) {
+            let d = contrast(v, p);
+            *out = if d > lo { d } else { 0 };
+        }
+        for &d in ink_row.iter() {
+            if d >= strong_at {
+                strong[d as usize] += 1;
             }
         }
     }
