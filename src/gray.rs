@@ -81,13 +81,12 @@ pub fn downscale_area_into(src: Gray, f: usize, out: &mut GrayBuf) {
     out.pixels.reserve(ow * oh);
     if f == 2 && w % 2 == 0 && h % 2 == 0 {
         // Halving, the usual case: pairs of rows, pairs of columns.
-        for y in (0..h).step_by(2) {
-            let (a, b) = (src.row(y), src.row(y + 1));
-            out.pixels.extend(
-                a.chunks_exact(2)
-                    .zip(b.chunks_exact(2))
-                    .map(|(p, q)| ((p[0] as u16 + p[1] as u16 + q[0] as u16 + q[1] as u16 + 2) / 4) as u8),
-            );
+        out.pixels.resize(ow * oh, 0);
+        for (y, dst) in out.pixels.chunks_exact_mut(ow).enumerate() {
+            let (a, b) = (src.row(2 * y), src.row(2 * y + 1));
+            for ((d, p), q) in dst.iter_mut().zip(a.chunks_exact(2)).zip(b.chunks_exact(2)) {
+                *d = ((p[0] as u16 + p[1] as u16 + q[0] as u16 + q[1] as u16 + 2) / 4) as u8;
+            }
         }
         return;
     }

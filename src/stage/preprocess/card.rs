@@ -151,11 +151,13 @@ pub(super) fn find_card_into(work: Gray, radius: usize, s: &mut CardScratch, f: 
     // edge and the view's: dark pixels near the view's edge, joined to it through dark
     // pixels, are floor, not the card's ink.
     s.bright.clear();
-    s.bright.extend(s.a.pixels.iter().zip(&s.small.pixels).enumerate().map(|(i, (&m, &v))| {
-        let (x, y) = (i % w, i / w);
-        let near_edge = x.min(y).min(w - 1 - x).min(h - 1 - y) < r;
-        (m != 0 && v < t && near_edge) as u8
-    }));
+    for (y, (card, view)) in s.a.pixels.chunks_exact(w).zip(s.small.pixels.chunks_exact(w)).enumerate() {
+        let row_near = y.min(h - 1 - y) < r;
+        s.bright.extend(card.iter().zip(view).enumerate().map(|(x, (&m, &v))| {
+            let near_edge = row_near || x.min(w - 1 - x) < r;
+            (m != 0 && v < t && near_edge) as u8
+        }));
+    }
     s.around.label(&s.bright, &s.bright, w, h);
     if s.around.comps.iter().any(|c| c.border_contact > 0) {
         let comps = &s.around.comps;

@@ -57,17 +57,21 @@ pub(super) fn extract(
     s.across.resize(ww, false);
     for y in b.y0..=b.y1 {
         let labels = &work.labels[y * ww..(y + 1) * ww];
+        s.across[gx0..=gx1].fill(false);
         let mut any = false;
-        for x in gx0..=gx1 {
-            let near = |xx: usize| chosen.has(labels[xx]);
-            s.across[x] = ((b.x0..=b.x1).contains(&x) && near(x)) || (x > b.x0 && near(x - 1)) || (x < b.x1 && near(x + 1));
-            any |= s.across[x];
+        for x in b.x0..=b.x1 {
+            let v = chosen.has(labels[x]);
+            any |= v;
+            s.across[x.saturating_sub(1)] |= v;
+            s.across[x] |= v;
+            s.across[(x + 1).min(ww - 1)] |= v;
         }
-        if any {
-            for gy in y.saturating_sub(1)..=(y + 1).min(wh - 1) {
-                for (g, &a) in s.grown[gy * ww + gx0..=gy * ww + gx1].iter_mut().zip(&s.across[gx0..=gx1]) {
-                    *g |= a;
-                }
+        if !any {
+            continue;
+        }
+        for gy in y.saturating_sub(1)..=(y + 1).min(wh - 1) {
+            for (g, &a) in s.grown[gy * ww + gx0..=gy * ww + gx1].iter_mut().zip(&s.across[gx0..=gx1]) {
+                *g |= a;
             }
         }
     }
