@@ -426,10 +426,9 @@ impl Scratch {
         background_into(src.view(), radius, polarity, &mut self.bg, &mut self.filter);
         ink_map_into(&src.pixels, &self.bg.pixels, polarity, &mut self.ink);
         if self.has_card {
+            // 1 inside the card: all ones there, nothing outside.
             for (v, &inside) in self.ink.iter_mut().zip(&self.card.mask) {
-                if inside == 0 {
-                    *v = 0;
-                }
+                *v &= 0u8.wrapping_sub(inside);
             }
         }
         let hist = Histogram::of(&self.ink);
@@ -494,9 +493,7 @@ impl Scratch {
                 let [line_ink] = Histogram::of_iter(on_lines).percentiles([0.75]);
                 let crossing = line_ink as u16 + self.threshold as u16;
                 for ((m, &is_line), &v) in self.mask.iter_mut().zip(&self.lines.line).zip(&self.ink) {
-                    if is_line && (v as u16) < crossing {
-                        *m = 0;
-                    }
+                    *m &= 0u8.wrapping_sub(!(is_line && (v as u16) < crossing) as u8);
                 }
             }
         }
@@ -514,10 +511,9 @@ impl Scratch {
         if self.lines.searched && self.lines.line.len() == src.pixels.len() {
             for (row, line) in src.pixels.chunks_exact(w).zip(self.lines.line.chunks_exact(w)).step_by(2) {
                 for ((a, b), on) in row.iter().zip(&row[1..]).zip(line.windows(2)) {
-                    if !on[0] && !on[1] {
-                        small += (a.abs_diff(*b) <= k) as usize;
-                        n += 1;
-                    }
+                    let off = !(on[0] | on[1]);
+                    small += (off & (a.abs_diff(*b) <= k)) as usize;
+                    n += off as usize;
                 }
             }
         } else {
@@ -537,15 +533,15 @@ impl Scratch {
         let labels = &self.labeller.labels;
         let inside = |x: usize, y: usize| self.chosen.has(labels[y * w + x]);
         let (mut area, mut outline) = (0u32, 0u32);
-        for y in b.y0..=b.y1 {
-            for x in b.x0..=b.x1 {
-                if inside(x, y) {
-                    area += 1;
-                    outline += (x == 0 || !inside(x - 1, y)) as u32
-                        + (x + 1 == w || !inside(x + 1, y)) as u32
-                        + (y == 0 || !inside(x, y - 1)) as u32
-                        + (y + 1 == h || !inside(x, y + 1)) as u32;
-                }
+        // Run by run: a run ends at mask pixels' edges, so each has outline on both ends.
+        for (y, x0, x1, id) in self.labeller.runs() {
+            if !self.chosen.part[id] || !(b.y0..=b.y1).contains(&y) {
+                continue;
+            }
+            area += (x1 - x0) as u32;
+            outline += 2;
+            for x in x0..x1 {
+                outline += (y == 0 || !inside(x, y - 1)) as u32 + (y + 1 == h || !inside(x, y + 1)) as u32;
             }
         }
         if outline == 0 {
