@@ -431,7 +431,8 @@ pub(super) fn line_pixels_into(mask: &[u8], w: usize, h: usize, min_frac: f32, s
 /// low-resolution view the noise alone makes steps of 10 between neighbours whatever the
 /// edge, and only the means show a shadow's edge for the gentle slope it is (the dearer
 /// measure, asked for only where the first leaves the question open).
-fn edge_step(c: &Component, labels: &[u32], ink: &[u8], w: usize, h: usize, smooth: bool) -> f32 {
+fn edge_step(c: &Component, labeller: &Labeller, ink: &[u8], w: usize, h: usize, smooth: bool) -> f32 {
+    let labels = &labeller.labels;
     let mean3 = |x: usize, y: usize| {
         let (mut t, mut k) = (0u32, 0u32);
         for yy in y.saturating_sub(1)..(y + 2).min(h) {
@@ -443,20 +444,29 @@ fn edge_step(c: &Component, labels: &[u32], ink: &[u8], w: usize, h: usize, smoo
         t as f32 / k as f32
     };
     let (mut sum, mut n) = (0f32, 0u32);
-    for y in c.bbox.y0..=c.bbox.y1 {
-        for x in c.bbox.x0..=c.bbox.x1 {
+    // The blob's pixels in scan order, run by run. Inside a run both row neighbours are
+    // the blob's; at its ends the mask stops, so the outer neighbour is not.
+    for (y, x0, x1, _) in labeller.runs().filter(|&(.., id)| id + 1 == c.label as usize) {
+        for x in x0..x1 {
             let i = y * w + x;
-            if labels[i] != c.label {
-                continue;
-            }
             let mut step: Option<(u8, usize, usize)> = None;
-            for (nx, ny) in [(x.wrapping_sub(1), y), (x + 1, y), (x, y.wrapping_sub(1)), (x, y + 1)] {
-                if nx < w && ny < h && labels[ny * w + nx] != c.label {
-                    let s = ink[i].saturating_sub(ink[ny * w + nx]);
-                    if step.is_none_or(|(t, ..)| s > t) {
-                        step = Some((s, nx, ny));
-                    }
+            let mut consider = |nx: usize, ny: usize| {
+                let s = ink[i].saturating_sub(ink[ny * w + nx]);
+                if step.is_none_or(|(t, ..)| s > t) {
+                    step = Some((s, nx, ny));
                 }
+            };
+            if x == x0 && x > 0 {
+                consider(x - 1, y);
+            }
+            if x + 1 == x1 && x1 < w {
+                consider(x + 1, y);
+            }
+            if y > 0 && labels[i - w] != c.label {
+                consider(x, y - 1);
+            }
+            if y + 1 < h && labels[i + w] != c.label {
+                consider(x, y + 1);
             }
             if let Some((s, nx, ny)) = step {
                 sum += if smooth { (mean3(x, y) - mean3(nx, ny)).max(0.0) } else { s as f32 };
@@ -543,7 +553,7 @@ pub(super) fn choose_digit(
     faint: bool,
     chosen: &mut Chosen,
 ) -> bool {
-    let (pixel_labels, comps) = (&labeller.labels, &labeller.comps);
+    let comps = &labeller.comps;
     chosen.bbox = None;
     chosen.part.clear();
     chosen.part.resize(comps.len(), false);
@@ -572,10 +582,10 @@ pub(super) fn choose_digit(
             .enumerate()
             .filter(|(_, c)| {
                 c.area >= speck && {
-                    let step = edge_step(c, pixel_labels, ink, w, h, false);
+                    let step = edge_step(c, labeller, ink, w, h, false);
                     // The dearer measure, on the 3×3 means, is taken only where it is asked.
                     let smooth_once = std::cell::OnceCell::new();
-                    let smooth = || *smooth_once.get_or_init(|| edge_step(c, pixel_labels, ink, w, h, true));
+                    let smooth = || *smooth_once.get_or_init(|| edge_step(c, labeller, ink, w, h, true));
                     let mean_ink = c.mass as f32 / c.area as f32;
                     // In a faint view, a mark is measured against its own ink instead: a
                     // light pencil stroke rises to its ink as steeply, for its depth, as a
@@ -611,7 +621,7 @@ pub(super) fn choose_digit(
             // close-up digit only if it has a pen's sharp edges; a soft shadow band crossing
             // a noisy view is not one.
             let crosses = c.sides.count_ones() >= 2;
-            let soft = || edge_step(c, pixel_labels, ink, w, h, true) < MIN_CROSSING_STEP;
+            let soft = || edge_step(c, labeller, ink, w, h, true) < MIN_CROSSING_STEP;
             fills && stroky(c) && !rim && card.is_none() && !(crosses && soft())
         });
     // Running along an edge (a table's, the frame's) or across the picture from one edge to
