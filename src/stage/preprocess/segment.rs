@@ -233,6 +233,10 @@ pub(super) struct LineScratch {
     crossings: Vec<usize>,
     bridged: GrayBuf,
     filter: FilterScratch,
+    /// Which columns and rows of the bridged mask have pixels.
+    cols: Vec<u8>,
+    occupied: Vec<bool>,
+    rows: Vec<bool>,
     /// Per blob of the bridged mask: might hold a line.
     candidate: Vec<bool>,
     /// The mask in the box around the candidate blobs, their pixels only; its lines.
@@ -276,14 +280,46 @@ pub(super) fn line_pixels_into(mask: &[u8], w: usize, h: usize, min_frac: f32, s
         return;
     };
     max_filter_into(view, 1, &mut s.bridged, &mut s.filter);
+    s.line.clear();
+    s.line.resize(mask.len(), false);
+    // A blob's columns (rows) are one stretch of the columns (rows) the mask has pixels in:
+    // when no such stretch reaches far enough, no blob does, and labelling is not needed.
+    let longest = |occupied: &[bool]| {
+        let side = occupied.len();
+        let mut far = Reach::Short;
+        let mut x = 0;
+        while x < side {
+            let start = x;
+            while x < side && occupied[x] {
+                x += 1;
+            }
+            if x > start {
+                far = far.max(reach(start, x, side));
+            }
+            x += 1;
+        }
+        far
+    };
+    s.cols.clear();
+    s.cols.resize(w, 0);
+    s.rows.clear();
+    for row in s.bridged.pixels.chunks_exact(w) {
+        s.rows.push(row.iter().fold(0, |a, &v| a | v) != 0);
+        for (c, &v) in s.cols.iter_mut().zip(row) {
+            *c |= v;
+        }
+    }
+    s.occupied.clear();
+    s.occupied.extend(s.cols.iter().map(|&c| c != 0));
+    if longest(&s.occupied) == Reach::Short && longest(&s.rows) == Reach::Short {
+        return;
+    }
     s.labeller.label(&s.bridged.pixels, &s.bridged.pixels, w, h);
     let might_be_line = |c: &Component| {
         let (left_right, top_bottom) = (c.sides & 0b1100 != 0, c.sides & 0b0011 != 0);
         reach_of(c.bbox.width(), left_right, w) != Reach::Short
             || reach_of(c.bbox.height(), top_bottom, h) != Reach::Short
     };
-    s.line.clear();
-    s.line.resize(mask.len(), false);
     s.candidate.clear();
     s.candidate.extend(s.labeller.comps.iter().map(might_be_line));
     let Some(u) = s
