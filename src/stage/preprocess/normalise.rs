@@ -59,8 +59,8 @@ pub(super) fn extract(
         let labels = &work.labels[y * ww..(y + 1) * ww];
         s.across[gx0..=gx1].fill(false);
         let mut any = false;
-        for x in b.x0..=b.x1 {
-            let v = chosen.has(labels[x]);
+        for (x, &label) in labels.iter().enumerate().take(b.x1 + 1).skip(b.x0) {
+            let v = chosen.has(label);
             any |= v;
             s.across[x.saturating_sub(1)] |= v;
             s.across[x] |= v;
