@@ -1264,9 +1264,16 @@ impl Labeller {
 }
 
 /// The index of the first non-zero byte of `row` at or after `from` (`row.len()` if there
-/// is none). Masks are mostly empty: they are skipped eight bytes at a time.
+/// is none). Masks are mostly empty: they are skipped 32 bytes at a time, then eight.
 #[inline]
 pub fn first_set(row: &[u8], mut from: usize) -> usize {
+    while let Some(block) = row.get(from..from + 32) {
+        let word = |i: usize| u64::from_le_bytes(block[i..i + 8].try_into().unwrap_or_else(|_| unreachable!()));
+        if word(0) | word(8) | word(16) | word(24) != 0 {
+            break;
+        }
+        from += 32;
+    }
     while let Some(word) = row.get(from..from + 8) {
         let word = u64::from_le_bytes(word.try_into().unwrap_or_else(|_| unreachable!()));
         if word != 0 {
@@ -1454,6 +1461,14 @@ mod tests {
         assert_eq!(first_set(&row, 0), 9);
         assert_eq!(first_set(&row, 9), 9);
         assert_eq!(first_set(&row, 10), 20, "past the last whole word");
+        // Longer rows are skipped a block of 32 at a time, then a word.
+        let mut long = vec![0u8; 100];
+        assert_eq!(first_set(&long, 0), 100);
+        long[45] = 1;
+        long[99] = 7;
+        assert_eq!(first_set(&long, 0), 45, "in the second block");
+        assert_eq!(first_set(&long, 3), 45, "from inside the first");
+        assert_eq!(first_set(&long, 46), 99, "in the tail past the blocks and words");
     }
 
     #[test]
