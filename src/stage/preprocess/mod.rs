@@ -491,9 +491,11 @@ impl Scratch {
                 // with the lines rather than join the digit to the edge.
                 let on_lines = self.ink.iter().zip(&self.lines.line).filter(|(_, &l)| l).map(|(&v, _)| v);
                 let [line_ink] = Histogram::of_iter(on_lines).percentiles([0.75]);
-                let crossing = line_ink as u16 + self.threshold as u16;
+                // At most 256: every ink value (0..=255) is under that, as under any larger sum.
+                let crossing = (line_ink as u16 + self.threshold as u16).min(256);
                 for ((m, &is_line), &v) in self.mask.iter_mut().zip(&self.lines.line).zip(&self.ink) {
-                    *m &= 0u8.wrapping_sub(!(is_line && (v as u16) < crossing) as u8);
+                    let cut = is_line & ((v as u16) < crossing);
+                    *m &= (cut as u8).wrapping_sub(1);
                 }
             }
         }

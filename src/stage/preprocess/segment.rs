@@ -214,7 +214,11 @@ impl Reach {
     /// The thickness a line of this reach stays under (0 for none), as a number so a
     /// whole row is checked without branches.
     fn thinner_than(self) -> usize {
-        [0, THIN_ACROSS + 1, THIN_OUT + 1][self as usize]
+        match self {
+            Reach::Short => 0,
+            Reach::Across => THIN_ACROSS + 1,
+            Reach::Out => THIN_OUT + 1,
+        }
     }
 }
 
@@ -338,15 +342,16 @@ pub(super) fn line_pixels_into(mask: &[u8], w: usize, h: usize, min_frac: f32, s
     // whole view. Positions in the box are offset by (x0, y0) in the view.
     let (full_w, full_h, x0, y0) = (w, h, u.x0, u.y0);
     let (w, h) = (u.width(), u.height());
+    // The candidates' runs of the bridged mask cover their mask pixels.
     s.sub.clear();
-    for y in u.y0..=u.y1 {
-        let at = y * full_w + u.x0..=y * full_w + u.x1;
-        s.sub.extend(
-            mask[at.clone()]
-                .iter()
-                .zip(&s.labeller.labels[at])
-                .map(|(&m, &l)| (m != 0 && s.candidate[l as usize - 1]) as u8),
-        );
+    s.sub.resize(w * h, 0);
+    for (y, rx0, rx1, id) in s.labeller.runs() {
+        if s.candidate[id] {
+            let dst = &mut s.sub[(y - y0) * w + rx0 - x0..(y - y0) * w + rx1 - x0];
+            for (d, &m) in dst.iter_mut().zip(&mask[y * full_w + rx0..y * full_w + rx1]) {
+                *d = (m != 0) as u8;
+            }
+        }
     }
     let mask = &s.sub;
     // For each direction: the length of the run through each pixel, and how far the run —
