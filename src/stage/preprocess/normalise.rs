@@ -15,7 +15,7 @@ pub(super) struct ExtractScratch {
     across: Vec<bool>,
     /// The paper under each column of a row of the crop.
     paper: Vec<u8>,
-    col_w: Vec<u16>,
+    col_w: Vec<u32>,
     ink: Vec<u8>,
     crop: Vec<f32>,
     fit: FitScratch,
@@ -91,7 +91,7 @@ pub(super) fn extract(
     let mut strong = [0u32; 256];
     // Working-image column of each crop column, so the loop below divides nothing.
     s.col_w.clear();
-    s.col_w.extend((fx0..=fx1).map(|gx| (gx / f - fx0 / f) as u16));
+    s.col_w.extend((fx0..=fx1).map(|gx| (gx / f - fx0 / f) as u32));
     s.paper.resize(cw, 0);
     for (y, ink_row) in s.ink.chunks_exact_mut(cw).enumerate() {
         let (gy, wy) = (fy0 + y, (fy0 + y) / f);

@@ -237,10 +237,9 @@ pub(super) struct LineScratch {
     crossings: Vec<usize>,
     bridged: GrayBuf,
     filter: FilterScratch,
-    /// Which columns and rows of the bridged mask have pixels.
+    /// Which columns and rows of the bridged mask have pixels (not 0).
     cols: Vec<u8>,
-    occupied: Vec<bool>,
-    rows: Vec<bool>,
+    rows: Vec<u8>,
     /// Per blob of the bridged mask: might hold a line.
     candidate: Vec<bool>,
     /// The mask in the box around the candidate blobs, their pixels only; its lines.
@@ -288,13 +287,13 @@ pub(super) fn line_pixels_into(mask: &[u8], w: usize, h: usize, min_frac: f32, s
     s.line.resize(mask.len(), false);
     // A blob's columns (rows) are one stretch of the columns (rows) the mask has pixels in:
     // when no such stretch reaches far enough, no blob does, and labelling is not needed.
-    let longest = |occupied: &[bool]| {
+    let longest = |occupied: &[u8]| {
         let side = occupied.len();
         let mut far = Reach::Short;
         let mut x = 0;
         while x < side {
             let start = x;
-            while x < side && occupied[x] {
+            while x < side && occupied[x] != 0 {
                 x += 1;
             }
             if x > start {
@@ -308,14 +307,12 @@ pub(super) fn line_pixels_into(mask: &[u8], w: usize, h: usize, min_frac: f32, s
     s.cols.resize(w, 0);
     s.rows.clear();
     for row in s.bridged.pixels.chunks_exact(w) {
-        s.rows.push(row.iter().fold(0, |a, &v| a | v) != 0);
+        s.rows.push(row.iter().fold(0, |a, &v| a | v));
         for (c, &v) in s.cols.iter_mut().zip(row) {
             *c |= v;
         }
     }
-    s.occupied.clear();
-    s.occupied.extend(s.cols.iter().map(|&c| c != 0));
-    if longest(&s.occupied) == Reach::Short && longest(&s.rows) == Reach::Short {
+    if longest(&s.cols) == Reach::Short && longest(&s.rows) == Reach::Short {
         return;
     }
     s.labeller.label(&s.bridged.pixels, &s.bridged.pixels, w, h);
