@@ -1242,7 +1242,8 @@ impl Labeller {
     }
 
     /// The last mask's runs of pixels, row by row: (row, first column, end column
-    /// (exclusive), index into `comps` of the run's component).
+    /// (exclusive), index into `comps` of the run's component; after labelling, each run's
+    /// `id` is that index).
     pub fn runs(&self) -> impl Iterator<Item = (usize, usize, usize, usize)> + '_ {
         self.runs.iter().zip(&self.id).map(|(&(y, x0, x1), &id)| (y as usize, x0 as usize, x1 as usize, id as usize))
     }
@@ -1253,11 +1254,9 @@ impl Labeller {
         out.clear();
         out.resize(self.labels.len(), 0);
         let w = self.width;
-        // After labelling, each run's `id` is its component's index.
-        for (&(y, x0, x1), &id) in self.runs.iter().zip(&self.id) {
-            if keep(&self.comps[id as usize]) {
-                let row = y as usize * w;
-                out[row + x0 as usize..row + x1 as usize].fill(1);
+        for (y, x0, x1, id) in self.runs() {
+            if keep(&self.comps[id]) {
+                out[y * w + x0..y * w + x1].fill(1);
             }
         }
     }

@@ -3,9 +3,10 @@
 //! tract turns every convolution into a matrix product over an im2col view of its input.
 //! For a first layer that reads one grey channel (k = 25 for a 5×5 kernel) most of that
 //! time goes into packing the view. [`speed_up`] swaps such a convolution for [`Conv1In`],
-//! which slides each kernel tap over blocks of output columns held in registers. It sums the taps in the order tract does, one fused
-//! multiply-add at a time, and adds the bias last, as tract does, so where tract's kernels
-//! use fused multiply-adds (x86-64 with FMA, aarch64) the results agree to the bit.
+//! which slides each kernel tap over blocks of output columns held in registers. It sums
+//! the taps in the order tract does, one fused multiply-add at a time, and adds the bias
+//! last, as tract does, so where tract's kernels use fused multiply-adds (x86-64 with FMA,
+//! aarch64) the results agree to the bit.
 
 use std::sync::Arc;
 
