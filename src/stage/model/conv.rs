@@ -1,12 +1,15 @@
-//! A direct convolution for a CNN's first layer, where the input has one channel.
+//! Direct convolutions, in place of tract's matrix product over an im2col view.
 //!
-//! tract turns every convolution into a matrix product over an im2col view of its input.
-//! For a first layer that reads one grey channel (k = 25 for a 5×5 kernel) most of that
-//! time goes into packing the view. [`speed_up`] swaps such a convolution for [`Conv1In`],
-//! which slides each kernel tap over blocks of output columns held in registers. It sums
-//! the taps in the order tract does, one fused multiply-add at a time, and adds the bias
-//! last, as tract does, so where tract's kernels use fused multiply-adds (x86-64 with FMA,
-//! aarch64) the results agree to the bit.
+//! tract turns every convolution into a matrix product over an im2col view of its input,
+//! which it packs panel by panel. For a first layer that reads one grey channel (k = 25
+//! for a 5×5 kernel) most of the time goes into packing the view; for a later layer the
+//! packing is about a fifth of it. [`speed_up`] swaps the first kind for [`Conv1In`], which
+//! slides each kernel tap over blocks of output columns held in registers, and the second
+//! for [`ConvDirect`], which holds a block of output channels of a few neighbouring outputs
+//! in registers and reads the input where it lies. Both sum the taps in the order tract
+//! does, one fused multiply-add at a time, and add the bias last, as tract does, so where
+//! tract's kernels use fused multiply-adds (x86-64 with FMA, aarch64) the results agree to
+//! the bit.
 
 use std::sync::Arc;
 
@@ -41,23 +44,35 @@ impl PartialEq for Conv1In {
 
 impl Eq for Conv1In {}
 
-impl Conv1In {
+/// What a convolution computes, when [`Conv1In`] or [`ConvDirect`] can compute it.
+struct Plain {
+    in_c: usize,
+    out_c: usize,
+    kh: usize,
+    kw: usize,
+    pad: (usize, usize),
+    /// `[out_c][in_c][kh][kw]`.
+    weights: Vec<f32>,
+    bias: Vec<f32>,
+}
+
+impl Plain {
     /// `Some` when `conv` (in a decluttered model, its inputs `input`, `kernel` and `bias`)
-    /// is what this op computes: f32, one group, one input channel, NCHW with a batch of
-    /// one, stride and dilation 1, padding that keeps the same amount on both sides, and
-    /// constant weights.
-    fn replacing(conv: &Conv, input: &TypedFact, kernel: &TypedFact, bias: &TypedFact) -> Option<Conv1In> {
+    /// is f32, one group, NCHW with a batch of one, stride and dilation 1, padding that
+    /// keeps the same amount on both sides, with constant weights.
+    fn of(conv: &Conv, input: &TypedFact, kernel: &TypedFact, bias: &TypedFact) -> Option<Plain> {
         let spec = &conv.pool_spec;
         let ones = |v: &Option<TVec<usize>>| v.as_deref().is_none_or(|v| v.iter().all(|&x| x == 1));
         let shape = input.shape.as_concrete()?;
+        let in_c = spec.input_channels;
         let fits = conv.group == 1
             && conv.q_params.is_none()
             && conv.kernel_fmt == KernelFormat::OIHW
             && spec.data_format == DataFormat::NCHW
-            && spec.input_channels == 1
+            && in_c >= 1
             && input.datum_type == f32::datum_type()
             && shape.len() == 4
-            && shape[..2] == [1, 1]
+            && shape[..2] == [1, in_c]
             && ones(&spec.strides)
             && ones(&spec.dilations)
             && spec.kernel_shape.len() == 2;
@@ -82,22 +97,37 @@ impl Conv1In {
             (t.datum_type() == f32::datum_type()).then_some(())?;
             Some(t.try_as_plain_ram().ok()?.as_slice::<f32>().ok()?.to_vec())
         };
-        let weights = plain(kernel).filter(|w| w.len() == out_c * kh * kw)?;
+        let weights = plain(kernel).filter(|w| w.len() == out_c * in_c * kh * kw)?;
         let bias = match plain(bias)? {
             b if b.len() == out_c => b,
             b if b.len() == 1 => vec![b[0]; out_c],
             _ => return None,
         };
-        Some(Conv1In { out_c, kh, kw, pad, weights: Arc::new(weights), bias: Arc::new(bias) })
+        Some(Plain { in_c, out_c, kh, kw, pad, weights, bias })
+    }
+}
+
+impl Conv1In {
+    /// `Some` when `conv` is what this op computes (see [`Plain::of`]) and reads one
+    /// input channel.
+    fn replacing(conv: &Conv, input: &TypedFact, kernel: &TypedFact, bias: &TypedFact) -> Option<Conv1In> {
+        let p = Plain::of(conv, input, kernel, bias).filter(|p| p.in_c == 1)?;
+        Some(Conv1In {
+            out_c: p.out_c,
+            kh: p.kh,
+            kw: p.kw,
+            pad: p.pad,
+            weights: Arc::new(p.weights),
+            bias: Arc::new(p.bias),
+        })
     }
 
     fn output_hw(&self, h: usize, w: usize) -> (usize, usize) {
         (h + 2 * self.pad.0 + 1 - self.kh, w + 2 * self.pad.1 + 1 - self.kw)
     }
 
-    /// Convolves the `h`×`w` plane `input` into `out` (`out_c` planes of `output_hw`,
-    /// appended in order).
-    fn run(&self, input: &[f32], h: usize, w: usize, out: &mut Vec<f32>) {
+    /// Convolves the `h`×`w` plane `input` into `out` (`out_c` planes of `output_hw`).
+    fn run(&self, input: &[f32], h: usize, w: usize, out: &mut [f32]) {
         #[cfg(target_arch = "x86_64")]
         if fused() {
             // SAFETY: the CPU has the features the function is compiled for.
@@ -116,12 +146,12 @@ impl Conv1In {
 
     #[cfg(target_arch = "x86_64")]
     #[target_feature(enable = "avx2,fma")]
-    unsafe fn run_fma(&self, input: &[f32], h: usize, w: usize, out: &mut Vec<f32>) {
+    unsafe fn run_fma(&self, input: &[f32], h: usize, w: usize, out: &mut [f32]) {
         self.convolve(input, h, w, out, f32::mul_add);
     }
 
     #[inline(always)]
-    fn convolve(&self, input: &[f32], h: usize, w: usize, out: &mut Vec<f32>, fma: impl Fn(f32, f32, f32) -> f32) {
+    fn convolve(&self, input: &[f32], h: usize, w: usize, out: &mut [f32], fma: impl Fn(f32, f32, f32) -> f32) {
         let (oh, ow) = self.output_hw(h, w);
         let (py, px) = self.pad;
         // The input inside a zero border, wide enough that every tap reads whole blocks of
@@ -132,8 +162,9 @@ impl Conv1In {
             row[px..px + w].copy_from_slice(src);
         }
         let taps = self.kh * self.kw;
-        for (kernel, &bias) in self.weights.chunks_exact(taps).zip(self.bias.iter()) {
-            for y in 0..oh {
+        let planes = out.chunks_exact_mut(oh * ow);
+        for ((kernel, &bias), plane) in self.weights.chunks_exact(taps).zip(self.bias.iter()).zip(planes) {
+            for (y, out) in plane.chunks_exact_mut(ow).enumerate() {
                 for x0 in (0..ow).step_by(BLOCK) {
                     // A block of outputs summed in registers, tap after tap.
                     let mut acc = [0f32; BLOCK];
@@ -146,11 +177,255 @@ impl Conv1In {
                             }
                         }
                     }
-                    out.extend_from_slice(&acc.map(|a| a + bias)[..BLOCK.min(ow - x0)]);
+                    let n = BLOCK.min(ow - x0);
+                    out[x0..x0 + n].copy_from_slice(&acc.map(|a| a + bias)[..n]);
                 }
             }
         }
     }
+}
+
+/// A stride-1 convolution of `in_c` > 1 input channels into `out_c` channels, kernel
+/// `kh`×`kw`, zero padding `pad`, on f32 NCHW data.
+///
+/// tract computes it as a matrix product over an im2col view of the input, which it packs
+/// panel by panel; this op reads the padded input in place. It holds [`LANES`] output
+/// channels of [`PIXELS`] neighbouring outputs in registers, and for each input channel
+/// adds that channel's taps in tract's order (channel, kernel row, kernel column), one
+/// fused multiply-add at a time, from zero; the bias comes last. So its results agree with
+/// tract's to the bit wherever [`Conv1In`]'s do.
+#[derive(Debug, Clone)]
+pub struct ConvDirect {
+    in_c: usize,
+    out_c: usize,
+    kh: usize,
+    kw: usize,
+    pad: (usize, usize),
+    /// `[out_c / LANES, rounded up][in_c][kh][kw]`, each a block of `LANES` output
+    /// channels (zero past `out_c`).
+    weights: Arc<Vec<[f32; LANES]>>,
+    bias: Arc<Vec<f32>>,
+}
+
+/// Output channels summed together: four AVX registers.
+const LANES: usize = 32;
+/// Neighbouring outputs of a row summed together.
+const PIXELS: usize = 2;
+
+impl PartialEq for ConvDirect {
+    fn eq(&self, other: &Self) -> bool {
+        let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+        (self.in_c, self.out_c, self.kh, self.kw, self.pad) == (other.in_c, other.out_c, other.kh, other.kw, other.pad)
+            && bits(self.weights.as_flattened()) == bits(other.weights.as_flattened())
+            && bits(&self.bias) == bits(&other.bias)
+    }
+}
+
+impl Eq for ConvDirect {}
+
+impl ConvDirect {
+    /// `Some` when `conv` is what this op computes (see [`Plain::of`]) and reads more than
+    /// one input channel.
+    fn replacing(conv: &Conv, input: &TypedFact, kernel: &TypedFact, bias: &TypedFact) -> Option<ConvDirect> {
+        Plain::of(conv, input, kernel, bias).filter(|p| p.in_c > 1).map(ConvDirect::new)
+    }
+
+    fn new(p: Plain) -> ConvDirect {
+        let taps = p.kh * p.kw;
+        let blocks = p.out_c.div_ceil(LANES);
+        let mut weights = vec![[0f32; LANES]; blocks * p.in_c * taps];
+        for (o, kernel) in p.weights.chunks_exact(p.in_c * taps).enumerate() {
+            let block = &mut weights[o / LANES * p.in_c * taps..][..p.in_c * taps];
+            for (lanes, &k) in block.iter_mut().zip(kernel) {
+                lanes[o % LANES] = k;
+            }
+        }
+        ConvDirect {
+            in_c: p.in_c,
+            out_c: p.out_c,
+            kh: p.kh,
+            kw: p.kw,
+            pad: p.pad,
+            weights: Arc::new(weights),
+            bias: Arc::new(p.bias),
+        }
+    }
+
+    fn output_hw(&self, h: usize, w: usize) -> (usize, usize) {
+        (h + 2 * self.pad.0 + 1 - self.kh, w + 2 * self.pad.1 + 1 - self.kw)
+    }
+
+    /// Convolves the `in_c` planes of `h`×`w` in `input` into `out` (`out_c` planes of
+    /// `output_hw`).
+    fn run(&self, input: &[f32], h: usize, w: usize, out: &mut [f32]) {
+        #[cfg(target_arch = "x86_64")]
+        if fused() {
+            // SAFETY: the CPU has the features the function is compiled for.
+            unsafe { self.run_avx(input, h, w, out) };
+            return;
+        }
+        // As in `Conv1In::run`.
+        if fused() {
+            self.convolve(input, h, w, out, f32::mul_add);
+        } else {
+            self.convolve(input, h, w, out, |a, b, c| a * b + c);
+        }
+    }
+
+    /// Each input plane inside a zero border, its rows wide enough for `row_w` outputs
+    /// (those past the last are computed and dropped); with the padded height and width.
+    fn padded(&self, input: &[f32], h: usize, w: usize, row_w: usize) -> (Vec<f32>, usize, usize) {
+        let (py, px) = self.pad;
+        let (ph, pw) = (h + 2 * py, row_w + self.kw - 1);
+        let mut padded = vec![0f32; self.in_c * ph * pw];
+        for (plane, src) in padded.chunks_exact_mut(ph * pw).zip(input.chunks_exact(h * w)) {
+            for (row, src) in plane[py * pw..].chunks_exact_mut(pw).zip(src.chunks_exact(w)) {
+                row[px..px + w].copy_from_slice(src);
+            }
+        }
+        (padded, ph, pw)
+    }
+
+    /// Adds the bias to the sums (`[block][y][x]`, rows of `row_w`) and writes them to
+    /// `out`, channel by channel.
+    fn finish(&self, sums: &[[f32; LANES]], oh: usize, ow: usize, row_w: usize, out: &mut [f32]) {
+        for ((o, &bias), plane) in self.bias.iter().enumerate().zip(out.chunks_exact_mut(oh * ow)) {
+            let block = &sums[o / LANES * oh * row_w..][..oh * row_w];
+            for (row, out) in block.chunks_exact(row_w).zip(plane.chunks_exact_mut(ow)) {
+                for (o2, s) in out.iter_mut().zip(row) {
+                    *o2 = s[o % LANES] + bias;
+                }
+            }
+        }
+    }
+
+    #[inline(always)]
+    fn convolve(&self, input: &[f32], h: usize, w: usize, out: &mut [f32], fma: impl Fn(f32, f32, f32) -> f32) {
+        let (oh, ow) = self.output_hw(h, w);
+        let row_w = ow.next_multiple_of(PIXELS);
+        let (padded, ph, pw) = self.padded(input, h, w, row_w);
+        // The sums so far, `[block][y][x]`, `LANES` output channels each.
+        let taps = self.kh * self.kw;
+        let mut sums = vec![[0f32; LANES]; self.out_c.div_ceil(LANES) * oh * row_w];
+        let blocks = sums.chunks_exact_mut(oh * row_w).zip(self.weights.chunks_exact(self.in_c * taps));
+        for (sums, weights) in blocks {
+            for (plane, kernel) in padded.chunks_exact(ph * pw).zip(weights.chunks_exact(taps)) {
+                for (y, sums) in sums.chunks_exact_mut(row_w).enumerate() {
+                    for (x0, sums) in sums.chunks_exact_mut(PIXELS).enumerate().map(|(i, s)| (i * PIXELS, s)) {
+                        let sums: &mut [[f32; LANES]; PIXELS] = sums.try_into().expect("a block of outputs");
+                        let mut acc = *sums;
+                        for (ky, kernel_row) in kernel.chunks_exact(self.kw).enumerate() {
+                            let row = &plane[(y + ky) * pw + x0..][..self.kw + PIXELS - 1];
+                            for (kx, k) in kernel_row.iter().enumerate() {
+                                for (acc, &x) in acc.iter_mut().zip(&row[kx..kx + PIXELS]) {
+                                    for (a, &k) in acc.iter_mut().zip(k) {
+                                        *a = fma(k, x, *a);
+                                    }
+                                }
+                            }
+                        }
+                        *sums = acc;
+                    }
+                }
+            }
+        }
+        self.finish(&sums, oh, ow, row_w, out);
+    }
+
+    /// [`Self::convolve`] in AVX registers, three outputs at a time: twelve sums, which
+    /// the compiler does not keep in registers on its own.
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx2,fma")]
+    unsafe fn run_avx(&self, input: &[f32], h: usize, w: usize, out: &mut [f32]) {
+        use std::arch::x86_64::{__m256, _mm256_fmadd_ps, _mm256_loadu_ps, _mm256_set1_ps, _mm256_storeu_ps};
+        const P: usize = 3;
+        const V: usize = LANES / 8;
+        let (oh, ow) = self.output_hw(h, w);
+        let row_w = ow.next_multiple_of(P);
+        let (padded, ph, pw) = self.padded(input, h, w, row_w);
+        let taps = self.kh * self.kw;
+        let mut sums = vec![[0f32; LANES]; self.out_c.div_ceil(LANES) * oh * row_w];
+        let blocks = sums.chunks_exact_mut(oh * row_w).zip(self.weights.chunks_exact(self.in_c * taps));
+        for (sums, weights) in blocks {
+            for (plane, kernel) in padded.chunks_exact(ph * pw).zip(weights.chunks_exact(taps)) {
+                for (y, sums) in sums.chunks_exact_mut(row_w).enumerate() {
+                    for (x0, sums) in sums.chunks_exact_mut(P).enumerate().map(|(i, s)| (i * P, s)) {
+                        let sums: &mut [[f32; LANES]; P] = sums.try_into().expect("a block of outputs");
+                        // SAFETY (every load and store): each reads or writes 8 floats at
+                        // an offset of 8·v < LANES into a `[f32; LANES]`.
+                        let mut acc: [[__m256; V]; P] =
+                            sums.map(|s| std::array::from_fn(|v| unsafe { _mm256_loadu_ps(s[8 * v..].as_ptr()) }));
+                        for (ky, kernel_row) in kernel.chunks_exact(self.kw).enumerate() {
+                            let row = &plane[(y + ky) * pw + x0..][..self.kw + P - 1];
+                            for (kx, k) in kernel_row.iter().enumerate() {
+                                // Three inputs and one weight vector at a time: with the
+                                // twelve sums, the sixteen AVX registers.
+                                let x: [__m256; P] = std::array::from_fn(|p| _mm256_set1_ps(row[kx + p]));
+                                for v in 0..V {
+                                    let k = unsafe { _mm256_loadu_ps(k[8 * v..].as_ptr()) };
+                                    for p in 0..P {
+                                        acc[p][v] = _mm256_fmadd_ps(k, x[p], acc[p][v]);
+                                    }
+                                }
+                            }
+                        }
+                        for (s, acc) in sums.iter_mut().zip(acc) {
+                            for (v, a) in acc.into_iter().enumerate() {
+                                unsafe { _mm256_storeu_ps(s[8 * v..].as_mut_ptr(), a) };
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        self.finish(&sums, oh, ow, row_w, out);
+    }
+}
+
+impl Op for ConvDirect {
+    fn name(&self) -> StaticName {
+        "ConvDirect".into()
+    }
+
+    op_as_typed_op!();
+}
+
+impl EvalOp for ConvDirect {
+    op_out_of_plan!();
+
+    fn eval(&self, _ctx: &EvalContext, inputs: TVec<TValue>) -> TractResult<TVec<TValue>> {
+        let input = &inputs[0];
+        let &[1, c, h, w] = input.shape() else {
+            return Err(TractError::msg(format!("ConvDirect needs a 1×C×H×W input, got {:?}", input.shape())));
+        };
+        if c != self.in_c {
+            return Err(TractError::msg(format!("ConvDirect needs {} input channels, got {c}", self.in_c)));
+        }
+        let (oh, ow) = self.output_hw(h, w);
+        // Every value is written.
+        let mut out = Tensor::zero::<f32>(&[1, self.out_c, oh, ow])?;
+        self.run(
+            input.try_as_plain_ram()?.as_slice::<f32>()?,
+            h,
+            w,
+            out.try_as_plain_ram_mut()?.as_slice_mut::<f32>()?,
+        );
+        Ok(tvec!(out.into_tvalue()))
+    }
+}
+
+impl TypedOp for ConvDirect {
+    fn output_facts(&self, inputs: &[&TypedFact]) -> TractResult<TVec<TypedFact>> {
+        match inputs[0].shape.as_concrete() {
+            Some(&[1, c, h, w]) if c == self.in_c => {
+                let (oh, ow) = self.output_hw(h, w);
+                Ok(tvec!(f32::fact([1, self.out_c, oh, ow])))
+            }
+            _ => Err(TractError::msg(format!("ConvDirect needs a known 1×{}×H×W input", self.in_c))),
+        }
+    }
+
+    as_op!();
 }
 
 /// Whether this CPU takes the fused multiply-add path, where the results agree with tract's
@@ -182,9 +457,14 @@ impl EvalOp for Conv1In {
             return Err(TractError::msg(format!("Conv1In needs a 1×1×H×W input, got {:?}", input.shape())));
         };
         let (oh, ow) = self.output_hw(h, w);
-        let mut out = Vec::with_capacity(self.out_c * oh * ow);
-        self.run(input.try_as_plain_ram()?.as_slice::<f32>()?, h, w, &mut out);
-        let out = tract_ndarray::Array4::from_shape_vec((1, self.out_c, oh, ow), out)?;
+        // Every value is written.
+        let mut out = Tensor::zero::<f32>(&[1, self.out_c, oh, ow])?;
+        self.run(
+            input.try_as_plain_ram()?.as_slice::<f32>()?,
+            h,
+            w,
+            out.try_as_plain_ram_mut()?.as_slice_mut::<f32>()?,
+        );
         Ok(tvec!(out.into_tvalue()))
     }
 }
@@ -203,7 +483,8 @@ impl TypedOp for Conv1In {
     as_op!();
 }
 
-/// Swaps every convolution in the decluttered `model` that [`Conv1In`] can take for it;
+/// Swaps every convolution in the decluttered `model` that [`Conv1In`] or [`ConvDirect`]
+/// can take for one of them;
 /// returns how many it swapped.
 pub fn speed_up(model: &mut TypedModel) -> TractResult<usize> {
     let mut swaps = Vec::new();
@@ -211,8 +492,10 @@ pub fn speed_up(model: &mut TypedModel) -> TractResult<usize> {
         let Some(conv) = node.op_as::<Conv>() else { continue };
         let [input, kernel, bias] = node.inputs[..] else { continue };
         let facts = (model.outlet_fact(input)?, model.outlet_fact(kernel)?, model.outlet_fact(bias)?);
+        // The kernel and bias go inside the op.
         if let Some(op) = Conv1In::replacing(conv, facts.0, facts.1, facts.2) {
-            // The kernel and bias are now inside the op.
+            swaps.push(TypedModelPatch::replace_single_op(model, node, &[input], op)?);
+        } else if let Some(op) = ConvDirect::replacing(conv, facts.0, facts.1, facts.2) {
             swaps.push(TypedModelPatch::replace_single_op(model, node, &[input], op)?);
         }
     }
@@ -224,4 +507,70 @@ pub fn speed_up(model: &mut TypedModel) -> TractResult<usize> {
         model.compact()?;
     }
     Ok(n)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A convolution summed the plain way, in tract's order: from zero, channel by channel,
+    /// kernel row by row, one fused multiply-add a tap; then the bias.
+    fn reference(p: &Plain, input: &[f32], h: usize, w: usize) -> Vec<f32> {
+        let (oh, ow) = (h + 2 * p.pad.0 + 1 - p.kh, w + 2 * p.pad.1 + 1 - p.kw);
+        let at = |c: usize, y: usize, x: usize| {
+            let (y, x) = (y.wrapping_sub(p.pad.0), x.wrapping_sub(p.pad.1));
+            if y < h && x < w {
+                input[(c * h + y) * w + x]
+            } else {
+                0.0
+            }
+        };
+        let mut out = Vec::new();
+        for o in 0..p.out_c {
+            for y in 0..oh {
+                for x in 0..ow {
+                    let mut sum = 0f32;
+                    for c in 0..p.in_c {
+                        for ky in 0..p.kh {
+                            for kx in 0..p.kw {
+                                let k = p.weights[((o * p.in_c + c) * p.kh + ky) * p.kw + kx];
+                                sum = k.mul_add(at(c, y + ky, x + kx), sum);
+                            }
+                        }
+                    }
+                    out.push(sum + p.bias[o]);
+                }
+            }
+        }
+        out
+    }
+
+    /// An odd shape: 40 output channels (a block and a part), an odd output width, a
+    /// kernel wider than tall with padding to match. Both ways of summing (the portable one
+    /// and, where the CPU has it, the AVX one) give the reference's results to the bit.
+    #[test]
+    fn direct_convolution_sums_in_tracts_order() {
+        let wave = |i: usize, m: usize| ((i * 37 + 11) % m) as f32 / m as f32 - 0.5;
+        let (in_c, out_c, kh, kw, h, w) = (3, 40, 3, 5, 9, 11);
+        let p = Plain {
+            in_c,
+            out_c,
+            kh,
+            kw,
+            pad: (1, 2),
+            weights: (0..out_c * in_c * kh * kw).map(|i| wave(i, 101)).collect(),
+            bias: (0..out_c).map(|i| wave(i, 7)).collect(),
+        };
+        let input: Vec<f32> = (0..in_c * h * w).map(|i| wave(i, 53) * 3.0).collect();
+        let want = reference(&p, &input, h, w);
+        let op = ConvDirect::new(p);
+        assert_eq!(op.output_hw(h, w), (9, 11));
+        let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+        let mut portable = vec![f32::NAN; want.len()];
+        op.convolve(&input, h, w, &mut portable, f32::mul_add);
+        assert_eq!(bits(&portable), bits(&want));
+        let mut fastest = vec![f32::NAN; want.len()];
+        op.run(&input, h, w, &mut fastest);
+        assert_eq!(bits(&fastest), bits(&want));
+    }
 }
