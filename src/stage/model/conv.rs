@@ -261,7 +261,12 @@ impl ConvDirect {
         #[cfg(target_arch = "x86_64")]
         if fused() {
             // SAFETY: the CPU has the features the function is compiled for.
-            unsafe { self.run_avx(input, h, w, out) };
+            match self.kw {
+                // SAFETY: as above.
+                3 => unsafe { self.run_avx::<3>(input, h, w, out) },
+                5 => unsafe { self.run_avx::<5>(input, h, w, out) },
+                _ => unsafe { self.run_fma(input, h, w, out) },
+            }
             return;
         }
         // As in `Conv1In::run`.
@@ -286,6 +291,28 @@ impl ConvDirect {
         (padded, ph, pw)
     }
 
+    /// For each row of the padded planes, a bit for each of its first 64 columns that is
+    /// not zero (±0). A tap on a zero adds ±0 to a sum that is never −0 (it starts at +0,
+    /// and a sum that cancels exactly rounds to +0), which changes nothing: rows of zeros
+    /// are passed over, and the sums keep their bits.
+    fn nonzero_columns(padded: &[f32], pw: usize) -> Vec<u64> {
+        padded
+            .chunks_exact(pw)
+            .map(|row| row.iter().take(64).enumerate().fold(0, |m, (i, &v)| m | ((v != 0.0) as u64) << i))
+            .collect()
+    }
+
+    /// The bits of [`Self::nonzero_columns`] that the kernel's rows read for `pixels`
+    /// outputs from column `x0`; all bits when a row is wider than 64, so that none is
+    /// passed over.
+    fn window(&self, pw: usize, pixels: usize, x0: usize) -> u64 {
+        if pw > 64 {
+            return u64::MAX;
+        }
+        // Within 64 bits: x0 + self.kw + pixels - 1 <= pw.
+        (u64::MAX >> (64 - (self.kw + pixels - 1))) << x0
+    }
+
     /// Adds the bias to the sums (`[block][y][x]`, rows of `row_w`) and writes them to
     /// `out`, channel by channel.
     fn finish(&self, sums: &[[f32; LANES]], oh: usize, ow: usize, row_w: usize, out: &mut [f32]) {
@@ -304,17 +331,23 @@ impl ConvDirect {
         let (oh, ow) = self.output_hw(h, w);
         let row_w = ow.next_multiple_of(PIXELS);
         let (padded, ph, pw) = self.padded(input, h, w, row_w);
+        let nonzero = Self::nonzero_columns(&padded, pw);
         // The sums so far, `[block][y][x]`, `LANES` output channels each.
         let taps = self.kh * self.kw;
         let mut sums = vec![[0f32; LANES]; self.out_c.div_ceil(LANES) * oh * row_w];
         let blocks = sums.chunks_exact_mut(oh * row_w).zip(self.weights.chunks_exact(self.in_c * taps));
         for (sums, weights) in blocks {
-            for (plane, kernel) in padded.chunks_exact(ph * pw).zip(weights.chunks_exact(taps)) {
+            let planes = padded.chunks_exact(ph * pw).zip(nonzero.chunks_exact(ph)).zip(weights.chunks_exact(taps));
+            for ((plane, nonzero), kernel) in planes {
                 for (y, sums) in sums.chunks_exact_mut(row_w).enumerate() {
                     for (x0, sums) in sums.chunks_exact_mut(PIXELS).enumerate().map(|(i, s)| (i * PIXELS, s)) {
                         let sums: &mut [[f32; LANES]; PIXELS] = sums.try_into().expect("a block of outputs");
                         let mut acc = *sums;
+                        let window = self.window(pw, PIXELS, x0);
                         for (ky, kernel_row) in kernel.chunks_exact(self.kw).enumerate() {
+                            if nonzero[y + ky] & window == 0 {
+                                continue;
+                            }
                             let row = &plane[(y + ky) * pw + x0..][..self.kw + PIXELS - 1];
                             for (kx, k) in kernel_row.iter().enumerate() {
                                 for (acc, &x) in acc.iter_mut().zip(&row[kx..kx + PIXELS]) {
@@ -332,22 +365,32 @@ impl ConvDirect {
         self.finish(&sums, oh, ow, row_w, out);
     }
 
-    /// [`Self::convolve`] in AVX registers, three outputs at a time: twelve sums, which
-    /// the compiler does not keep in registers on its own.
+    /// [`Self::convolve`] with fused multiply-adds.
     #[cfg(target_arch = "x86_64")]
     #[target_feature(enable = "avx2,fma")]
-    unsafe fn run_avx(&self, input: &[f32], h: usize, w: usize, out: &mut [f32]) {
+    unsafe fn run_fma(&self, input: &[f32], h: usize, w: usize, out: &mut [f32]) {
+        self.convolve(input, h, w, out, f32::mul_add);
+    }
+
+    /// [`Self::convolve`] in AVX registers, three outputs at a time (twelve sums, which
+    /// the compiler does not keep in registers on its own), for a kernel `KW` wide
+    /// (`self.kw`), which a constant lets the compiler unroll.
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx2,fma")]
+    unsafe fn run_avx<const KW: usize>(&self, input: &[f32], h: usize, w: usize, out: &mut [f32]) {
         use std::arch::x86_64::{__m256, _mm256_fmadd_ps, _mm256_loadu_ps, _mm256_set1_ps, _mm256_storeu_ps};
         const P: usize = 3;
         const V: usize = LANES / 8;
         let (oh, ow) = self.output_hw(h, w);
         let row_w = ow.next_multiple_of(P);
         let (padded, ph, pw) = self.padded(input, h, w, row_w);
+        let nonzero = Self::nonzero_columns(&padded, pw);
         let taps = self.kh * self.kw;
         let mut sums = vec![[0f32; LANES]; self.out_c.div_ceil(LANES) * oh * row_w];
         let blocks = sums.chunks_exact_mut(oh * row_w).zip(self.weights.chunks_exact(self.in_c * taps));
         for (sums, weights) in blocks {
-            for (plane, kernel) in padded.chunks_exact(ph * pw).zip(weights.chunks_exact(taps)) {
+            let planes = padded.chunks_exact(ph * pw).zip(nonzero.chunks_exact(ph)).zip(weights.chunks_exact(taps));
+            for ((plane, nonzero), kernel) in planes {
                 for (y, sums) in sums.chunks_exact_mut(row_w).enumerate() {
                     for (x0, sums) in sums.chunks_exact_mut(P).enumerate().map(|(i, s)| (i * P, s)) {
                         let sums: &mut [[f32; LANES]; P] = sums.try_into().expect("a block of outputs");
@@ -355,8 +398,12 @@ impl ConvDirect {
                         // an offset of 8·v < LANES into a `[f32; LANES]`.
                         let mut acc: [[__m256; V]; P] =
                             sums.map(|s| std::array::from_fn(|v| unsafe { _mm256_loadu_ps(s[8 * v..].as_ptr()) }));
-                        for (ky, kernel_row) in kernel.chunks_exact(self.kw).enumerate() {
-                            let row = &plane[(y + ky) * pw + x0..][..self.kw + P - 1];
+                        let window = self.window(pw, P, x0);
+                        for (ky, kernel_row) in kernel.chunks_exact(KW).enumerate() {
+                            if nonzero[y + ky] & window == 0 {
+                                continue;
+                            }
+                            let row = &plane[(y + ky) * pw + x0..][..KW + P - 1];
                             for (kx, k) in kernel_row.iter().enumerate() {
                                 // Three inputs and one weight vector at a time: with the
                                 // twelve sums, the sixteen AVX registers.
@@ -546,8 +593,9 @@ mod tests {
     }
 
     /// An odd shape: 40 output channels (a block and a part), an odd output width, a
-    /// kernel wider than tall with padding to match. Both ways of summing (the portable one
-    /// and, where the CPU has it, the AVX one) give the reference's results to the bit.
+    /// kernel wider than tall with padding to match, and rows of zeros. Both ways of
+    /// summing (the portable one and, where the CPU has it, the AVX one) give the
+    /// reference's results to the bit.
     #[test]
     fn direct_convolution_sums_in_tracts_order() {
         let wave = |i: usize, m: usize| ((i * 37 + 11) % m) as f32 / m as f32 - 0.5;
@@ -561,7 +609,14 @@ mod tests {
             weights: (0..out_c * in_c * kh * kw).map(|i| wave(i, 101)).collect(),
             bias: (0..out_c).map(|i| wave(i, 7)).collect(),
         };
-        let input: Vec<f32> = (0..in_c * h * w).map(|i| wave(i, 53) * 3.0).collect();
+        // Rows of zeros (+0 and −0), as a ReLU leaves them, for the rows passed over.
+        let input: Vec<f32> = (0..in_c * h * w)
+            .map(|i| match (i / w) % h {
+                0..=2 => 0.0,
+                6 => -0.0,
+                _ => wave(i, 53) * 3.0,
+            })
+            .collect();
         let want = reference(&p, &input, h, w);
         let op = ConvDirect::new(p);
         assert_eq!(op.output_hw(h, w), (9, 11));
