@@ -14,14 +14,16 @@ use tract_onnx::prelude::*;
 use crate::data::{PIXELS, SIDE};
 
 mod conv;
+mod dense;
 mod pool;
 
 /// tract's optimisation of `model`, with our own ops where they are faster: direct
-/// convolutions (one for a first layer of one channel, one for the layers after it) and a
-/// 2×2 stride-2 max pool.
+/// convolutions (one for a first layer of one channel, one for the layers after it), dense
+/// layers that pass over zero inputs, and a 2×2 stride-2 max pool.
 fn optimise(model: InferenceModel) -> TractResult<TypedModel> {
     let mut typed = model.into_typed()?.into_decluttered()?;
     conv::speed_up(&mut typed)?;
+    dense::speed_up(&mut typed)?;
     let mut optimised = typed.into_optimized()?;
     pool::speed_up(&mut optimised)?;
     Ok(optimised)
@@ -404,7 +406,11 @@ mod tests {
             let ours = optimise(load()).unwrap();
             let names: Vec<_> = ours.nodes().iter().map(|n| n.op.name().to_string()).collect();
             let count = |op: &str| names.iter().filter(|n| *n == op).count();
-            assert_eq!((count("Conv1In"), count("ConvDirect"), count("MaxPool2x2")), (1, 1, 2), "{name}: {names:?}");
+            assert_eq!(
+                (count("Conv1In"), count("ConvDirect"), count("DenseDirect"), count("MaxPool2x2")),
+                (1, 1, 2, 2),
+                "{name}: {names:?}"
+            );
             let ours = ours.into_runnable().unwrap();
             for seed in 0..6u32 {
                 let x = tract_ndarray::Array4::from_shape_fn((1, 1, 28, 28), |(_, _, y, x)| {
