@@ -9,7 +9,8 @@
 //! in registers and reads the input where it lies. Both sum the taps in the order tract
 //! does, one fused multiply-add at a time, and add the bias last, as tract does, so where
 //! tract's kernels use fused multiply-adds (x86-64 with FMA, aarch64) the results agree to
-//! the bit.
+//! the bit. Both pass over rows of zeros (the border, a digit's background, what a ReLU
+//! cut), which changes no bit of the sums.
 
 use std::sync::Arc;
 
@@ -161,6 +162,10 @@ impl Conv1In {
         for (row, src) in padded[py * pw..].chunks_exact_mut(pw).zip(input.chunks_exact(w)) {
             row[px..px + w].copy_from_slice(src);
         }
+        // Rows of zeros (the border, and the background above and below a digit) add ±0
+        // to sums that are never −0, which changes nothing: they are passed over (see
+        // `ConvDirect::nonzero_columns`).
+        let zero: Vec<bool> = padded.chunks_exact(pw).map(|row| row.iter().all(|&v| v == 0.0)).collect();
         let taps = self.kh * self.kw;
         let planes = out.chunks_exact_mut(oh * ow);
         for ((kernel, &bias), plane) in self.weights.chunks_exact(taps).zip(self.bias.iter()).zip(planes) {
@@ -169,6 +174,9 @@ impl Conv1In {
                     // A block of outputs summed in registers, tap after tap.
                     let mut acc = [0f32; BLOCK];
                     for (ky, kernel_row) in kernel.chunks_exact(self.kw).enumerate() {
+                        if zero[y + ky] {
+                            continue;
+                        }
                         let row = &padded[(y + ky) * pw + x0..];
                         for (kx, &k) in kernel_row.iter().enumerate() {
                             let x: &[f32; BLOCK] = row[kx..kx + BLOCK].try_into().expect("a block of the padded row");
