@@ -24,10 +24,7 @@ use tract_onnx::tract_core::{as_op, op_as_typed_op, op_out_of_plan};
 /// zero padding `pad` (top, left; the same below and right), on f32 NCHW data.
 #[derive(Debug, Clone)]
 pub struct Conv1In {
-    out_c: usize,
-    kh: usize,
-    kw: usize,
-    pad: (usize, usize),
+    g: Geometry,
     /// `[out_c][kh][kw]`.
     weights: Arc<Vec<f32>>,
     /// One per output channel.
@@ -37,21 +34,41 @@ pub struct Conv1In {
 impl PartialEq for Conv1In {
     fn eq(&self, other: &Self) -> bool {
         let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
-        (self.out_c, self.kh, self.kw, self.pad) == (other.out_c, other.kh, other.kw, other.pad)
-            && bits(&self.weights) == bits(&other.weights)
-            && bits(&self.bias) == bits(&other.bias)
+        self.g == other.g && bits(&self.weights) == bits(&other.weights) && bits(&self.bias) == bits(&other.bias)
     }
 }
 
 impl Eq for Conv1In {}
 
-/// What a convolution computes, when [`Conv1In`] or [`ConvDirect`] can compute it.
-struct Plain {
+/// The shape of a stride-1 convolution of NCHW data with a batch of one: `in_c` channels
+/// into `out_c`, kernel `kh`×`kw`, zero padding `pad` (top, left; the same below and right).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Geometry {
     in_c: usize,
     out_c: usize,
     kh: usize,
     kw: usize,
     pad: (usize, usize),
+}
+
+impl Geometry {
+    fn output_hw(&self, h: usize, w: usize) -> (usize, usize) {
+        (h + 2 * self.pad.0 + 1 - self.kh, w + 2 * self.pad.1 + 1 - self.kw)
+    }
+
+    /// The height and width of an input of `shape`, which must be 1×`in_c`×H×W; `op`
+    /// names the op in the error.
+    fn input_hw(&self, op: &str, shape: &[usize]) -> TractResult<(usize, usize)> {
+        match *shape {
+            [1, c, h, w] if c == self.in_c => Ok((h, w)),
+            _ => Err(TractError::msg(format!("{op} needs a 1×{}×H×W input, got {shape:?}", self.in_c))),
+        }
+    }
+}
+
+/// What a convolution computes, when [`Conv1In`] or [`ConvDirect`] can compute it.
+struct Plain {
+    g: Geometry,
     /// `[out_c][in_c][kh][kw]`.
     weights: Vec<f32>,
     bias: Vec<f32>,
@@ -104,7 +121,7 @@ impl Plain {
             b if b.len() == 1 => vec![b[0]; out_c],
             _ => return None,
         };
-        Some(Plain { in_c, out_c, kh, kw, pad, weights, bias })
+        Some(Plain { g: Geometry { in_c, out_c, kh, kw, pad }, weights, bias })
     }
 }
 
@@ -112,19 +129,8 @@ impl Conv1In {
     /// `Some` when `conv` is what this op computes (see [`Plain::of`]) and reads one
     /// input channel.
     fn replacing(conv: &Conv, input: &TypedFact, kernel: &TypedFact, bias: &TypedFact) -> Option<Conv1In> {
-        let p = Plain::of(conv, input, kernel, bias).filter(|p| p.in_c == 1)?;
-        Some(Conv1In {
-            out_c: p.out_c,
-            kh: p.kh,
-            kw: p.kw,
-            pad: p.pad,
-            weights: Arc::new(p.weights),
-            bias: Arc::new(p.bias),
-        })
-    }
-
-    fn output_hw(&self, h: usize, w: usize) -> (usize, usize) {
-        (h + 2 * self.pad.0 + 1 - self.kh, w + 2 * self.pad.1 + 1 - self.kw)
+        let p = Plain::of(conv, input, kernel, bias).filter(|p| p.g.in_c == 1)?;
+        Some(Conv1In { g: p.g, weights: Arc::new(p.weights), bias: Arc::new(p.bias) })
     }
 
     /// Convolves the `h`×`w` plane `input` into `out` (`out_c` planes of `output_hw`).
@@ -153,11 +159,11 @@ impl Conv1In {
 
     #[inline(always)]
     fn convolve(&self, input: &[f32], h: usize, w: usize, out: &mut [f32], fma: impl Fn(f32, f32, f32) -> f32) {
-        let (oh, ow) = self.output_hw(h, w);
-        let (py, px) = self.pad;
+        let (oh, ow) = self.g.output_hw(h, w);
+        let (py, px) = self.g.pad;
         // The input inside a zero border, wide enough that every tap reads whole blocks of
         // output columns (the columns past the last are computed and dropped).
-        let pw = ow.next_multiple_of(BLOCK) + self.kw - 1;
+        let pw = ow.next_multiple_of(BLOCK) + self.g.kw - 1;
         let mut padded = vec![0f32; (h + 2 * py) * pw];
         for (row, src) in padded[py * pw..].chunks_exact_mut(pw).zip(input.chunks_exact(w)) {
             row[px..px + w].copy_from_slice(src);
@@ -166,14 +172,14 @@ impl Conv1In {
         // to sums that are never −0, which changes nothing: they are passed over (see
         // `ConvDirect::nonzero_columns`).
         let zero: Vec<bool> = padded.chunks_exact(pw).map(|row| row.iter().all(|&v| v == 0.0)).collect();
-        let taps = self.kh * self.kw;
+        let taps = self.g.kh * self.g.kw;
         let planes = out.chunks_exact_mut(oh * ow);
         for ((kernel, &bias), plane) in self.weights.chunks_exact(taps).zip(self.bias.iter()).zip(planes) {
             for (y, out) in plane.chunks_exact_mut(ow).enumerate() {
                 for x0 in (0..ow).step_by(BLOCK) {
                     // A block of outputs summed in registers, tap after tap.
                     let mut acc = [0f32; BLOCK];
-                    for (ky, kernel_row) in kernel.chunks_exact(self.kw).enumerate() {
+                    for (ky, kernel_row) in kernel.chunks_exact(self.g.kw).enumerate() {
                         if zero[y + ky] {
                             continue;
                         }
@@ -204,11 +210,7 @@ impl Conv1In {
 /// tract's to the bit wherever [`Conv1In`]'s do.
 #[derive(Debug, Clone)]
 pub struct ConvDirect {
-    in_c: usize,
-    out_c: usize,
-    kh: usize,
-    kw: usize,
-    pad: (usize, usize),
+    g: Geometry,
     /// `[out_c / LANES, rounded up][in_c][kh][kw]`, each a block of `LANES` output
     /// channels (zero past `out_c`).
     weights: Arc<Vec<[f32; LANES]>>,
@@ -223,7 +225,7 @@ const PIXELS: usize = 2;
 impl PartialEq for ConvDirect {
     fn eq(&self, other: &Self) -> bool {
         let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
-        (self.in_c, self.out_c, self.kh, self.kw, self.pad) == (other.in_c, other.out_c, other.kh, other.kw, other.pad)
+        self.g == other.g
             && bits(self.weights.as_flattened()) == bits(other.weights.as_flattened())
             && bits(&self.bias) == bits(&other.bias)
     }
@@ -235,32 +237,20 @@ impl ConvDirect {
     /// `Some` when `conv` is what this op computes (see [`Plain::of`]) and reads more than
     /// one input channel.
     fn replacing(conv: &Conv, input: &TypedFact, kernel: &TypedFact, bias: &TypedFact) -> Option<ConvDirect> {
-        Plain::of(conv, input, kernel, bias).filter(|p| p.in_c > 1).map(ConvDirect::new)
+        Plain::of(conv, input, kernel, bias).filter(|p| p.g.in_c > 1).map(ConvDirect::new)
     }
 
     fn new(p: Plain) -> ConvDirect {
-        let taps = p.kh * p.kw;
-        let blocks = p.out_c.div_ceil(LANES);
-        let mut weights = vec![[0f32; LANES]; blocks * p.in_c * taps];
-        for (o, kernel) in p.weights.chunks_exact(p.in_c * taps).enumerate() {
-            let block = &mut weights[o / LANES * p.in_c * taps..][..p.in_c * taps];
+        let Geometry { in_c, out_c, kh, kw, .. } = p.g;
+        let taps = kh * kw;
+        let mut weights = vec![[0f32; LANES]; out_c.div_ceil(LANES) * in_c * taps];
+        for (o, kernel) in p.weights.chunks_exact(in_c * taps).enumerate() {
+            let block = &mut weights[o / LANES * in_c * taps..][..in_c * taps];
             for (lanes, &k) in block.iter_mut().zip(kernel) {
                 lanes[o % LANES] = k;
             }
         }
-        ConvDirect {
-            in_c: p.in_c,
-            out_c: p.out_c,
-            kh: p.kh,
-            kw: p.kw,
-            pad: p.pad,
-            weights: Arc::new(weights),
-            bias: Arc::new(p.bias),
-        }
-    }
-
-    fn output_hw(&self, h: usize, w: usize) -> (usize, usize) {
-        (h + 2 * self.pad.0 + 1 - self.kh, w + 2 * self.pad.1 + 1 - self.kw)
+        ConvDirect { g: p.g, weights: Arc::new(weights), bias: Arc::new(p.bias) }
     }
 
     /// Convolves the `in_c` planes of `h`×`w` in `input` into `out` (`out_c` planes of
@@ -269,7 +259,7 @@ impl ConvDirect {
         #[cfg(target_arch = "x86_64")]
         if fused() {
             // SAFETY: the CPU has the features the function is compiled for.
-            match self.kw {
+            match self.g.kw {
                 // SAFETY: as above.
                 3 => unsafe { self.run_avx::<3>(input, h, w, out) },
                 5 => unsafe { self.run_avx::<5>(input, h, w, out) },
@@ -288,9 +278,9 @@ impl ConvDirect {
     /// Each input plane inside a zero border, its rows wide enough for `row_w` outputs
     /// (those past the last are computed and dropped); with the padded height and width.
     fn padded(&self, input: &[f32], h: usize, w: usize, row_w: usize) -> (Vec<f32>, usize, usize) {
-        let (py, px) = self.pad;
-        let (ph, pw) = (h + 2 * py, row_w + self.kw - 1);
-        let mut padded = vec![0f32; self.in_c * ph * pw];
+        let (py, px) = self.g.pad;
+        let (ph, pw) = (h + 2 * py, row_w + self.g.kw - 1);
+        let mut padded = vec![0f32; self.g.in_c * ph * pw];
         for (plane, src) in padded.chunks_exact_mut(ph * pw).zip(input.chunks_exact(h * w)) {
             for (row, src) in plane[py * pw..].chunks_exact_mut(pw).zip(src.chunks_exact(w)) {
                 row[px..px + w].copy_from_slice(src);
@@ -317,8 +307,8 @@ impl ConvDirect {
         if pw > 64 {
             return u64::MAX;
         }
-        // Within 64 bits: x0 + self.kw + pixels - 1 <= pw.
-        (u64::MAX >> (64 - (self.kw + pixels - 1))) << x0
+        // Within 64 bits: x0 + self.g.kw + pixels - 1 <= pw.
+        (u64::MAX >> (64 - (self.g.kw + pixels - 1))) << x0
     }
 
     /// Adds the bias to the sums (`[block][y][x]`, rows of `row_w`) and writes them to
@@ -336,14 +326,14 @@ impl ConvDirect {
 
     #[inline(always)]
     fn convolve(&self, input: &[f32], h: usize, w: usize, out: &mut [f32], fma: impl Fn(f32, f32, f32) -> f32) {
-        let (oh, ow) = self.output_hw(h, w);
+        let (oh, ow) = self.g.output_hw(h, w);
         let row_w = ow.next_multiple_of(PIXELS);
         let (padded, ph, pw) = self.padded(input, h, w, row_w);
         let nonzero = Self::nonzero_columns(&padded, pw);
         // The sums so far, `[block][y][x]`, `LANES` output channels each.
-        let taps = self.kh * self.kw;
-        let mut sums = vec![[0f32; LANES]; self.out_c.div_ceil(LANES) * oh * row_w];
-        let blocks = sums.chunks_exact_mut(oh * row_w).zip(self.weights.chunks_exact(self.in_c * taps));
+        let taps = self.g.kh * self.g.kw;
+        let mut sums = vec![[0f32; LANES]; self.g.out_c.div_ceil(LANES) * oh * row_w];
+        let blocks = sums.chunks_exact_mut(oh * row_w).zip(self.weights.chunks_exact(self.g.in_c * taps));
         for (sums, weights) in blocks {
             let planes = padded.chunks_exact(ph * pw).zip(nonzero.chunks_exact(ph)).zip(weights.chunks_exact(taps));
             for ((plane, nonzero), kernel) in planes {
@@ -352,11 +342,11 @@ impl ConvDirect {
                         let sums: &mut [[f32; LANES]; PIXELS] = sums.try_into().expect("a block of outputs");
                         let mut acc = *sums;
                         let window = self.window(pw, PIXELS, x0);
-                        for (ky, kernel_row) in kernel.chunks_exact(self.kw).enumerate() {
+                        for (ky, kernel_row) in kernel.chunks_exact(self.g.kw).enumerate() {
                             if nonzero[y + ky] & window == 0 {
                                 continue;
                             }
-                            let row = &plane[(y + ky) * pw + x0..][..self.kw + PIXELS - 1];
+                            let row = &plane[(y + ky) * pw + x0..][..self.g.kw + PIXELS - 1];
                             for (kx, k) in kernel_row.iter().enumerate() {
                                 for (acc, &x) in acc.iter_mut().zip(&row[kx..kx + PIXELS]) {
                                     for (a, &k) in acc.iter_mut().zip(k) {
@@ -382,20 +372,20 @@ impl ConvDirect {
 
     /// [`Self::convolve`] in AVX registers, three outputs at a time (twelve sums, which
     /// the compiler does not keep in registers on its own), for a kernel `KW` wide
-    /// (`self.kw`), which a constant lets the compiler unroll.
+    /// (`self.g.kw`), which a constant lets the compiler unroll.
     #[cfg(target_arch = "x86_64")]
     #[target_feature(enable = "avx2,fma")]
     unsafe fn run_avx<const KW: usize>(&self, input: &[f32], h: usize, w: usize, out: &mut [f32]) {
         use std::arch::x86_64::{__m256, _mm256_fmadd_ps, _mm256_loadu_ps, _mm256_set1_ps, _mm256_storeu_ps};
         const P: usize = 3;
         const V: usize = LANES / 8;
-        let (oh, ow) = self.output_hw(h, w);
+        let (oh, ow) = self.g.output_hw(h, w);
         let row_w = ow.next_multiple_of(P);
         let (padded, ph, pw) = self.padded(input, h, w, row_w);
         let nonzero = Self::nonzero_columns(&padded, pw);
-        let taps = self.kh * self.kw;
-        let mut sums = vec![[0f32; LANES]; self.out_c.div_ceil(LANES) * oh * row_w];
-        let blocks = sums.chunks_exact_mut(oh * row_w).zip(self.weights.chunks_exact(self.in_c * taps));
+        let taps = self.g.kh * self.g.kw;
+        let mut sums = vec![[0f32; LANES]; self.g.out_c.div_ceil(LANES) * oh * row_w];
+        let blocks = sums.chunks_exact_mut(oh * row_w).zip(self.weights.chunks_exact(self.g.in_c * taps));
         for (sums, weights) in blocks {
             let planes = padded.chunks_exact(ph * pw).zip(nonzero.chunks_exact(ph)).zip(weights.chunks_exact(taps));
             for ((plane, nonzero), kernel) in planes {
@@ -437,52 +427,6 @@ impl ConvDirect {
     }
 }
 
-impl Op for ConvDirect {
-    fn name(&self) -> StaticName {
-        "ConvDirect".into()
-    }
-
-    op_as_typed_op!();
-}
-
-impl EvalOp for ConvDirect {
-    op_out_of_plan!();
-
-    fn eval(&self, _ctx: &EvalContext, inputs: TVec<TValue>) -> TractResult<TVec<TValue>> {
-        let input = &inputs[0];
-        let &[1, c, h, w] = input.shape() else {
-            return Err(TractError::msg(format!("ConvDirect needs a 1×C×H×W input, got {:?}", input.shape())));
-        };
-        if c != self.in_c {
-            return Err(TractError::msg(format!("ConvDirect needs {} input channels, got {c}", self.in_c)));
-        }
-        let (oh, ow) = self.output_hw(h, w);
-        // Every value is written.
-        let mut out = Tensor::zero::<f32>(&[1, self.out_c, oh, ow])?;
-        self.run(
-            input.try_as_plain_ram()?.as_slice::<f32>()?,
-            h,
-            w,
-            out.try_as_plain_ram_mut()?.as_slice_mut::<f32>()?,
-        );
-        Ok(tvec!(out.into_tvalue()))
-    }
-}
-
-impl TypedOp for ConvDirect {
-    fn output_facts(&self, inputs: &[&TypedFact]) -> TractResult<TVec<TypedFact>> {
-        match inputs[0].shape.as_concrete() {
-            Some(&[1, c, h, w]) if c == self.in_c => {
-                let (oh, ow) = self.output_hw(h, w);
-                Ok(tvec!(f32::fact([1, self.out_c, oh, ow])))
-            }
-            _ => Err(TractError::msg(format!("ConvDirect needs a known 1×{}×H×W input", self.in_c))),
-        }
-    }
-
-    as_op!();
-}
-
 /// Whether this CPU takes the fused multiply-add path, where the results agree with tract's
 /// to the bit: x86-64 with AVX2 and FMA, and every aarch64.
 pub(super) fn fused() -> bool {
@@ -495,48 +439,51 @@ pub(super) fn fused() -> bool {
 /// Output columns summed together: 32 floats, four AVX or eight SSE/NEON registers.
 const BLOCK: usize = 32;
 
-impl Op for Conv1In {
-    fn name(&self) -> StaticName {
-        "Conv1In".into()
-    }
-
-    op_as_typed_op!();
-}
-
-impl EvalOp for Conv1In {
-    op_out_of_plan!();
-
-    fn eval(&self, _ctx: &EvalContext, inputs: TVec<TValue>) -> TractResult<TVec<TValue>> {
-        let input = &inputs[0];
-        let &[1, 1, h, w] = input.shape() else {
-            return Err(TractError::msg(format!("Conv1In needs a 1×1×H×W input, got {:?}", input.shape())));
-        };
-        let (oh, ow) = self.output_hw(h, w);
-        // Every value is written.
-        let mut out = Tensor::zero::<f32>(&[1, self.out_c, oh, ow])?;
-        self.run(
-            input.try_as_plain_ram()?.as_slice::<f32>()?,
-            h,
-            w,
-            out.try_as_plain_ram_mut()?.as_slice_mut::<f32>()?,
-        );
-        Ok(tvec!(out.into_tvalue()))
-    }
-}
-
-impl TypedOp for Conv1In {
-    fn output_facts(&self, inputs: &[&TypedFact]) -> TractResult<TVec<TypedFact>> {
-        match inputs[0].shape.as_concrete() {
-            Some(&[1, 1, h, w]) => {
-                let (oh, ow) = self.output_hw(h, w);
-                Ok(tvec!(f32::fact([1, self.out_c, oh, ow])))
+/// `Op`, `EvalOp` and `TypedOp` for a direct convolution `$op`: its [`Geometry`] `g`, and
+/// its `run(input, h, w, out)`, which convolves the `in_c` planes of `h`×`w` in `input`
+/// into `out`.
+macro_rules! direct_conv_op {
+    ($op:ident) => {
+        impl Op for $op {
+            fn name(&self) -> StaticName {
+                stringify!($op).into()
             }
-            _ => Err(TractError::msg("Conv1In needs a known 1×1×H×W input")),
-        }
-    }
 
-    as_op!();
+            op_as_typed_op!();
+        }
+
+        impl EvalOp for $op {
+            op_out_of_plan!();
+
+            fn eval(&self, _ctx: &EvalContext, inputs: TVec<TValue>) -> TractResult<TVec<TValue>> {
+                let input = &inputs[0];
+                let (h, w) = self.g.input_hw(stringify!($op), input.shape())?;
+                let (oh, ow) = self.g.output_hw(h, w);
+                // Every value is written.
+                let mut out = Tensor::zero::<f32>(&[1, self.g.out_c, oh, ow])?;
+                let from = input.try_as_plain_ram()?;
+                self.run(from.as_slice::<f32>()?, h, w, out.try_as_plain_ram_mut()?.as_slice_mut::<f32>()?);
+                Ok(tvec!(out.into_tvalue()))
+            }
+        }
+
+        impl TypedOp for $op {
+            fn output_facts(&self, inputs: &[&TypedFact]) -> TractResult<TVec<TypedFact>> {
+                let shape = inputs[0].shape.as_concrete().ok_or_else(|| {
+                    TractError::msg(format!("{} needs a known 1×{}×H×W input", stringify!($op), self.g.in_c))
+                })?;
+                let (h, w) = self.g.input_hw(stringify!($op), shape)?;
+                let (oh, ow) = self.g.output_hw(h, w);
+                Ok(tvec!(f32::fact([1, self.g.out_c, oh, ow])))
+            }
+
+            as_op!();
+        }
+    };
 }
+
+direct_conv_op!(Conv1In);
+direct_conv_op!(ConvDirect);
 
 /// Swaps every convolution in the decluttered `model` that [`Conv1In`] or [`ConvDirect`]
 /// can take for one of them;
@@ -554,14 +501,7 @@ pub fn speed_up(model: &mut TypedModel) -> TractResult<usize> {
             swaps.push(TypedModelPatch::replace_single_op(model, node, &[input], op)?);
         }
     }
-    let n = swaps.len();
-    for patch in swaps {
-        patch.apply(model)?;
-    }
-    if n > 0 {
-        model.compact()?;
-    }
-    Ok(n)
+    super::apply(model, swaps)
 }
 
 #[cfg(test)]
@@ -571,9 +511,10 @@ mod tests {
     /// A convolution summed the plain way, in tract's order: from zero, channel by channel,
     /// kernel row by row, one fused multiply-add a tap; then the bias.
     fn reference(p: &Plain, input: &[f32], h: usize, w: usize) -> Vec<f32> {
-        let (oh, ow) = (h + 2 * p.pad.0 + 1 - p.kh, w + 2 * p.pad.1 + 1 - p.kw);
+        let g = p.g;
+        let (oh, ow) = g.output_hw(h, w);
         let at = |c: usize, y: usize, x: usize| {
-            let (y, x) = (y.wrapping_sub(p.pad.0), x.wrapping_sub(p.pad.1));
+            let (y, x) = (y.wrapping_sub(g.pad.0), x.wrapping_sub(g.pad.1));
             if y < h && x < w {
                 input[(c * h + y) * w + x]
             } else {
@@ -581,14 +522,14 @@ mod tests {
             }
         };
         let mut out = Vec::new();
-        for o in 0..p.out_c {
+        for o in 0..g.out_c {
             for y in 0..oh {
                 for x in 0..ow {
                     let mut sum = 0f32;
-                    for c in 0..p.in_c {
-                        for ky in 0..p.kh {
-                            for kx in 0..p.kw {
-                                let k = p.weights[((o * p.in_c + c) * p.kh + ky) * p.kw + kx];
+                    for c in 0..g.in_c {
+                        for ky in 0..g.kh {
+                            for kx in 0..g.kw {
+                                let k = p.weights[((o * g.in_c + c) * g.kh + ky) * g.kw + kx];
                                 sum = k.mul_add(at(c, y + ky, x + kx), sum);
                             }
                         }
@@ -609,11 +550,7 @@ mod tests {
         let wave = |i: usize, m: usize| ((i * 37 + 11) % m) as f32 / m as f32 - 0.5;
         let (in_c, out_c, kh, kw, h, w) = (3, 40, 3, 5, 9, 11);
         let p = Plain {
-            in_c,
-            out_c,
-            kh,
-            kw,
-            pad: (1, 2),
+            g: Geometry { in_c, out_c, kh, kw, pad: (1, 2) },
             weights: (0..out_c * in_c * kh * kw).map(|i| wave(i, 101)).collect(),
             bias: (0..out_c).map(|i| wave(i, 7)).collect(),
         };
@@ -627,7 +564,7 @@ mod tests {
             .collect();
         let want = reference(&p, &input, h, w);
         let op = ConvDirect::new(p);
-        assert_eq!(op.output_hw(h, w), (9, 11));
+        assert_eq!(op.g.output_hw(h, w), (9, 11));
         let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
         let mut portable = vec![f32::NAN; want.len()];
         op.convolve(&input, h, w, &mut portable, f32::mul_add);

@@ -182,14 +182,7 @@ pub fn speed_up(model: &mut TypedModel) -> TractResult<usize> {
             swaps.push(TypedModelPatch::replace_single_op(model, node, &[x], dense)?);
         }
     }
-    let n = swaps.len();
-    for patch in swaps {
-        patch.apply(model)?;
-    }
-    if n > 0 {
-        model.compact()?;
-    }
-    Ok(n)
+    super::apply(model, swaps)
 }
 
 #[cfg(test)]

@@ -29,6 +29,19 @@ fn optimise(model: InferenceModel) -> TractResult<TypedModel> {
     Ok(optimised)
 }
 
+/// Applies `swaps` (each replacing one node of `model` with an op of ours) and drops what
+/// they left unused; returns how many there were.
+fn apply(model: &mut TypedModel, swaps: Vec<TypedModelPatch>) -> TractResult<usize> {
+    let n = swaps.len();
+    for patch in swaps {
+        patch.apply(model)?;
+    }
+    if n > 0 {
+        model.compact()?;
+    }
+    Ok(n)
+}
+
 /// Keys our trainer writes into ONNX `metadata_props`; a model that carries them needs no
 /// flags. Any ONNX model may carry them.
 pub mod meta {
