@@ -106,7 +106,9 @@ impl Plain {
             PaddingSpec::SameUpper | PaddingSpec::SameLower if kh % 2 == 1 && kw % 2 == 1 => (kh / 2, kw / 2),
             _ => return None,
         };
-        if shape[2] + 2 * pad.0 < kh || shape[3] + 2 * pad.1 < kw {
+        // An empty kernel or no output channels (a malformed model) is left to tract: the
+        // sums are walked in chunks of a kernel row and of a channel's taps.
+        if kh == 0 || kw == 0 || spec.output_channels == 0 || shape[2] + 2 * pad.0 < kh || shape[3] + 2 * pad.1 < kw {
             return None;
         }
         let out_c = spec.output_channels;

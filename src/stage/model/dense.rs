@@ -81,6 +81,8 @@ impl DenseDirect {
             && w_shape.len() == wt.len()
             && x_shape[..lead].iter().all(|&d| d == 1)
             && x_shape[lead..] == w_shape[1..]
+            // Empty weights (a malformed model) are left to tract: they are walked in rows.
+            && w_shape.iter().all(|&d| d > 0)
             && out_shape.len() == o.len()
             && o.iter().filter(|&&c| c == n).count() == 1
             && o.iter().zip(out_shape).all(|(&c, &d)| c == n || d == 1)
