@@ -595,7 +595,6 @@ pub fn min_filter_into(img: Gray, radius: usize, out: &mut GrayBuf, s: &mut Filt
 pub struct FilterScratch {
     rows: Vec<u8>,
     fwd: Vec<u8>,
-    bwd: Vec<u8>,
     mid: GrayBuf,
 }
 
@@ -622,14 +621,6 @@ impl Pick for Min {
     }
 }
 
-/// `out = pick(a, b)` element by element.
-#[inline(always)]
-fn pick_into<P: Pick>(a: &[u8], b: &[u8], out: &mut [u8]) {
-    for ((o, &x), &y) in out.iter_mut().zip(a).zip(b) {
-        *o = P::pick(x, y);
-    }
-}
-
 /// Separable (2r+1)×(2r+1) max or min filter, van Herk / Gil–Werman: running extremes
 /// within blocks of 2r+1 from both ends, so three operations a value whatever the radius.
 /// Both passes run down columns a whole row at a time (element-wise, so in vector
@@ -642,9 +633,9 @@ fn filter_into<P: Pick>(img: Gray, r: usize, out: &mut GrayBuf, s: &mut FilterSc
     // Along rows: transpose, filter down the columns, transpose back.
     transpose_u8(img.pixels, w, h, &mut s.rows);
     let mut t = std::mem::take(&mut out.pixels);
-    vertical::<P>(&s.rows, h, w, r, &mut t, &mut s.fwd, &mut s.bwd);
+    vertical::<P>(&s.rows, h, w, r, &mut t, &mut s.fwd);
     transpose_u8(&t, h, w, &mut s.rows);
-    vertical::<P>(&s.rows, w, h, r, &mut t, &mut s.fwd, &mut s.bwd);
+    vertical::<P>(&s.rows, w, h, r, &mut t, &mut s.fwd);
     out.pixels = t;
     out.w = w;
     out.h = h;
@@ -657,12 +648,12 @@ fn filter_pair_into<A: Pick, B: Pick>(img: Gray, r: usize, out: &mut GrayBuf, s:
     let (w, h) = (img.w, img.h);
     let mut t = std::mem::take(&mut out.pixels);
     let mut mid = std::mem::take(&mut s.mid.pixels);
-    vertical::<A>(img.pixels, w, h, r, &mut t, &mut s.fwd, &mut s.bwd);
+    vertical::<A>(img.pixels, w, h, r, &mut t, &mut s.fwd);
     transpose_u8(&t, w, h, &mut s.rows);
-    vertical::<A>(&s.rows, h, w, r, &mut mid, &mut s.fwd, &mut s.bwd);
-    vertical::<B>(&mid, h, w, r, &mut s.rows, &mut s.fwd, &mut s.bwd);
+    vertical::<A>(&s.rows, h, w, r, &mut mid, &mut s.fwd);
+    vertical::<B>(&mid, h, w, r, &mut s.rows, &mut s.fwd);
     transpose_u8(&s.rows, h, w, &mut mid);
-    vertical::<B>(&mid, w, h, r, &mut t, &mut s.fwd, &mut s.bwd);
+    vertical::<B>(&mid, w, h, r, &mut t, &mut s.fwd);
     s.mid.pixels = mid;
     out.pixels = t;
     out.w = w;
@@ -1035,52 +1026,80 @@ pub fn transpose<T: Copy + Default>(src: &[T], w: usize, h: usize, out: &mut Vec
     }
 }
 
-/// The van Herk filter down the columns of a `w`×`h` image, whole rows at a time.
-fn vertical<P: Pick>(
-    src: &[u8],
-    w: usize,
-    h: usize,
-    r: usize,
-    out: &mut Vec<u8>,
-    fwd: &mut Vec<u8>,
-    bwd: &mut Vec<u8>,
-) {
-    let k = 2 * r + 1;
-    // Every row of both is written below: no need to clear them first.
+/// The van Herk filter down the columns of a `w`×`h` image, in strips of up to 64 columns
+/// (a strip's row is a few vector registers). The last strip may overlap the one before
+/// it, which writes the same values again: that costs less than going on in narrower
+/// strips, each with its own pass over the rows.
+fn vertical<P: Pick>(src: &[u8], w: usize, h: usize, r: usize, out: &mut Vec<u8>, fwd: &mut Vec<u8>) {
+    // Every value of both is written below: no need to clear them first.
     fwd.resize(w * h, 0);
-    bwd.resize(w * h, 0);
-    let src_row = |y: usize| &src[y * w..(y + 1) * w];
-    for block in (0..h).step_by(k) {
-        let end = (block + k).min(h);
-        fwd[block * w..(block + 1) * w].copy_from_slice(src_row(block));
-        for y in block + 1..end {
-            let (done, rest) = fwd.split_at_mut(y * w);
-            pick_into::<P>(src_row(y), &done[(y - 1) * w..], &mut rest[..w]);
-        }
-        bwd[(end - 1) * w..end * w].copy_from_slice(src_row(end - 1));
-        for y in (block..end - 1).rev() {
-            let (head, tail) = bwd.split_at_mut((y + 1) * w);
-            pick_into::<P>(src_row(y), &tail[..w], &mut head[y * w..]);
-        }
-    }
-    // Every row is written below: no need to clear it first.
     out.resize(w * h, 0);
-    let row = |yy: usize| yy * w..(yy + 1) * w;
-    for (y, dst) in out.chunks_exact_mut(w).enumerate() {
-        if y + r >= h {
-            // Bottom edge: the window is cut short at the last row.
-            let lo = y.saturating_sub(r);
-            if lo / k == (h - 1) / k {
-                dst.copy_from_slice(&bwd[row(lo)]);
-            } else {
-                pick_into::<P>(&bwd[row(lo)], &fwd[row(h - 1)], dst);
-            }
-        } else if y < r {
-            // Top edge: the window starts at row 0, a block start.
-            dst.copy_from_slice(&fwd[row(y + r)]);
-        } else {
-            pick_into::<P>(&bwd[row(y - r)], &fwd[row(y + r)], dst);
+    if h == 0 {
+        return;
+    }
+    match w {
+        64.. => strips::<P, 64>(src, w, h, r, out, fwd),
+        32.. => strips::<P, 32>(src, w, h, r, out, fwd),
+        16.. => strips::<P, 16>(src, w, h, r, out, fwd),
+        8.. => strips::<P, 8>(src, w, h, r, out, fwd),
+        _ => strips::<P, 1>(src, w, h, r, out, fwd),
+    }
+}
+
+fn strips<P: Pick, const N: usize>(src: &[u8], w: usize, h: usize, r: usize, out: &mut [u8], fwd: &mut [u8]) {
+    for x in (0..w).step_by(N) {
+        strip::<P, N>(src, w, h, r, x.min(w - N), out, fwd);
+    }
+}
+
+/// The filter down the `N` columns from `x`. Blocks of k = 2r + 1 rows: going down, the
+/// extreme from each block's first row to each row is kept in `fwd`; going up, the extreme
+/// from each row to its block's last is carried along, and meets there the one `fwd` holds
+/// 2r rows further down (in the next block, or the same one when the row starts a block):
+/// together they cover the window of the row r below.
+#[inline(always)]
+fn strip<P: Pick, const N: usize>(src: &[u8], w: usize, h: usize, r: usize, x: usize, out: &mut [u8], fwd: &mut [u8]) {
+    let k = 2 * r + 1;
+    let last = h - 1;
+    let at = |y: usize| y * w + x..y * w + x + N;
+    let load = |buf: &[u8], y: usize| -> [u8; N] { buf[at(y)].try_into().unwrap_or_else(|_| unreachable!()) };
+    let pick = |a: [u8; N], b: [u8; N]| -> [u8; N] { std::array::from_fn(|i| P::pick(a[i], b[i])) };
+    let mut run = [0u8; N];
+    let mut in_block = 0;
+    for y in 0..h {
+        let v = load(src, y);
+        run = if in_block == 0 { v } else { pick(v, run) };
+        in_block = if in_block + 1 == k { 0 } else { in_block + 1 };
+        fwd[at(y)].copy_from_slice(&run);
+    }
+    // The last block ends at the last row, wherever that cuts it.
+    let last_start = last - last % k;
+    let mut start = last_start;
+    for y in (0..h).rev() {
+        let v = load(src, y);
+        let fresh = y == last || y < start;
+        if y < start {
+            start -= k;
         }
+        run = if fresh { v } else { pick(v, run) };
+        if y + r > last {
+            continue;
+        }
+        // The window of row y + r: rows y..=y + 2r, cut short at the last row.
+        let end = y + 2 * r;
+        let o = if end <= last {
+            pick(run, load(fwd, end))
+        } else if start == last_start {
+            run
+        } else {
+            pick(run, load(fwd, last))
+        };
+        out[at(y + r)].copy_from_slice(&o);
+    }
+    // The top rows' windows start at row 0, the first block's first row.
+    for y in 0..r.min(h) {
+        let o = load(fwd, (y + r).min(last));
+        out[at(y)].copy_from_slice(&o);
     }
 }
 
@@ -1544,18 +1563,23 @@ mod tests {
     }
 
     #[test]
-    fn max_filter_matches_the_naive_square_window() {
-        let (w, h) = (37, 23);
-        let px: Vec<u8> = (0..w * h).map(|i| ((i * 7919) % 251) as u8).collect();
-        for r in [1, 5, 16, 30] {
-            let out = max_filter(Gray::new(&px, w, h).unwrap(), r);
-            for y in 0..h {
-                for x in 0..w {
-                    let naive = (y.saturating_sub(r)..=(y + r).min(h - 1))
-                        .flat_map(|yy| (x.saturating_sub(r)..=(x + r).min(w - 1)).map(move |xx| (xx, yy)))
-                        .map(|(xx, yy)| px[yy * w + xx])
-                        .max();
-                    assert_eq!(Some(out.pixels[y * w + x]), naive, "r={r} x={x} y={y}");
+    fn max_and_min_filters_match_the_naive_square_window() {
+        // Widths that take each strip width (64, 32, 16, 8, one column), with a last strip
+        // overlapping the one before; heights cut in blocks or shorter than one.
+        for (w, h) in [(37, 23), (23, 37), (64, 9), (70, 6), (16, 5), (9, 40), (5, 3), (1, 7), (7, 1), (33, 2)] {
+            let px: Vec<u8> = (0..w * h).map(|i| ((i * 7919) % 251) as u8).collect();
+            let px = px.as_slice();
+            for r in [1, 2, 5, 16, 30] {
+                let img = Gray::new(px, w, h).unwrap();
+                let (max, min) = (max_filter(img, r), min_filter(img, r));
+                for y in 0..h {
+                    for x in 0..w {
+                        let window = (y.saturating_sub(r)..=(y + r).min(h - 1))
+                            .flat_map(|yy| (x.saturating_sub(r)..=(x + r).min(w - 1)).map(move |xx| px[yy * w + xx]));
+                        let at = y * w + x;
+                        assert_eq!(Some(max.pixels[at]), window.clone().max(), "max {w}x{h} r={r} x={x} y={y}");
+                        assert_eq!(Some(min.pixels[at]), window.min(), "min {w}x{h} r={r} x={x} y={y}");
+                    }
                 }
             }
         }
