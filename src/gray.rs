@@ -687,28 +687,25 @@ fn filter3_into<P: Pick>(img: Gray, out: &mut GrayBuf, across: &mut Vec<u8>) {
     out.h = h;
 }
 
-/// [`transpose`] of bytes. On x86-64 and aarch64 the bulk goes in 16×16 blocks of vector
-/// registers (SSE2 and NEON, which every such processor has); the rest, and the whole
-/// picture elsewhere, in 8×8 blocks held in eight words and transposed inside them with
-/// three rounds of masked shifts (Hacker's Delight 7–3); the ragged edges go one by one.
+/// [`transpose`] of bytes. On x86-64 and aarch64 a picture at least 16 each way goes in
+/// 16×16 blocks of vector registers (SSE2 and NEON, which every such processor has), the
+/// last block of a row or column overlapping the one before it where the side is not a
+/// multiple of 16 (it writes the same values again). Smaller pictures, and every picture
+/// elsewhere, go in 8×8 blocks held in eight words and transposed inside them with three
+/// rounds of masked shifts (Hacker's Delight 7–3); their ragged edges go one by one.
 pub fn transpose_u8(src: &[u8], w: usize, h: usize, out: &mut Vec<u8>) {
     assert_eq!(src.len(), w * h, "a {w}×{h} picture");
     out.resize(w * h, 0);
     #[cfg(any(target_arch = "x86_64", target_arch = "aarch64"))]
-    let (bw, bh) = {
-        let (bw, bh) = (w / 16 * 16, h / 16 * 16);
-        for y0 in (0..bh).step_by(16) {
-            for x0 in (0..bw).step_by(16) {
+    if w >= 16 && h >= 16 {
+        for y0 in (0..h).step_by(16).map(|y| y.min(h - 16)) {
+            for x0 in (0..w).step_by(16).map(|x| x.min(w - 16)) {
                 transpose16x16::<simd::Bytes>(src, w, x0, y0, out, h);
             }
         }
-        (bw, bh)
-    };
-    #[cfg(not(any(target_arch = "x86_64", target_arch = "aarch64")))]
-    let (bw, bh) = (0, 0);
-    // Right of the 16-blocks, beside them; then everything below them.
-    transpose8_region(src, w, h, out, bw..w, 0..bh);
-    transpose8_region(src, w, h, out, 0..w, bh..h);
+        return;
+    }
+    transpose8(src, w, h, out);
 }
 
 /// A vector register of 16 bytes, and what the 16×16 transpose asks of it.
@@ -942,19 +939,11 @@ fn transpose16x16<V: Bytes16>(src: &[u8], w: usize, x0: usize, y0: usize, out: &
     }
 }
 
-/// [`transpose_u8`] of the part of `src` in columns `xs` and rows `ys`, in 8×8 blocks and
-/// then one by one.
-fn transpose8_region(
-    src: &[u8],
-    w: usize,
-    h: usize,
-    out: &mut [u8],
-    xs: std::ops::Range<usize>,
-    ys: std::ops::Range<usize>,
-) {
-    let (bx, by) = (xs.start + xs.len() / 8 * 8, ys.start + ys.len() / 8 * 8);
-    for y0 in (ys.start..by).step_by(8) {
-        for x0 in (xs.start..bx).step_by(8) {
+/// [`transpose_u8`] in 8×8 blocks, then one by one.
+fn transpose8(src: &[u8], w: usize, h: usize, out: &mut [u8]) {
+    let (bx, by) = (w / 8 * 8, h / 8 * 8);
+    for y0 in (0..by).step_by(8) {
+        for x0 in (0..bx).step_by(8) {
             let mut rows = [0u64; 8];
             for (k, r) in rows.iter_mut().enumerate() {
                 let at = (y0 + k) * w + x0;
@@ -968,13 +957,13 @@ fn transpose8_region(
         }
     }
     // The columns right of the last whole block, then the rows below it.
-    for y in ys.start..by {
-        for x in bx..xs.end {
+    for y in 0..by {
+        for x in bx..w {
             out[x * h + y] = src[y * w + x];
         }
     }
-    for y in by..ys.end {
-        for x in xs.clone() {
+    for y in by..h {
+        for x in 0..w {
             out[x * h + y] = src[y * w + x];
         }
     }
@@ -1598,8 +1587,20 @@ mod tests {
 
     #[test]
     fn byte_transpose_matches_the_plain_one() {
-        for (w, h) in [(8, 8), (16, 24), (37, 23), (5, 3), (160, 120), (120, 160), (80, 60), (1, 9), (35, 50), (16, 16)]
-        {
+        for (w, h) in [
+            (8, 8),
+            (16, 24),
+            (37, 23),
+            (5, 3),
+            (160, 120),
+            (120, 160),
+            (80, 60),
+            (1, 9),
+            (35, 50),
+            (16, 16),
+            (15, 40),
+            (40, 17),
+        ] {
             let px: Vec<u8> = (0..w * h).map(|i| (i * 31 % 251) as u8).collect();
             let (mut fast, mut plain) = (Vec::new(), Vec::new());
             transpose_u8(&px, w, h, &mut fast);
