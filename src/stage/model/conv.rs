@@ -441,51 +441,31 @@ pub(super) fn fused() -> bool {
 /// Output columns summed together: 32 floats, four AVX or eight SSE/NEON registers.
 const BLOCK: usize = 32;
 
-/// `Op`, `EvalOp` and `TypedOp` for a direct convolution `$op`: its [`Geometry`] `g`, and
-/// its `run(input, h, w, out)`, which convolves the `in_c` planes of `h`×`w` in `input`
-/// into `out`.
-macro_rules! direct_conv_op {
+/// [`Direct`](super::Direct), and tract's traits from it, for a direct convolution `$op`:
+/// its [`Geometry`] `g`, and its `run(input, h, w, out)`, which convolves the `in_c`
+/// planes of `h`×`w` in `input` into `out`.
+macro_rules! conv_op {
     ($op:ident) => {
-        impl Op for $op {
-            fn name(&self) -> StaticName {
-                stringify!($op).into()
-            }
-
-            op_as_typed_op!();
-        }
-
-        impl EvalOp for $op {
-            op_out_of_plan!();
-
-            fn eval(&self, _ctx: &EvalContext, inputs: TVec<TValue>) -> TractResult<TVec<TValue>> {
-                let input = &inputs[0];
-                let (h, w) = self.g.input_hw(stringify!($op), input.shape())?;
-                let (oh, ow) = self.g.output_hw(h, w);
-                // Every value is written.
-                let mut out = Tensor::zero::<f32>(&[1, self.g.out_c, oh, ow])?;
-                let from = input.try_as_plain_ram()?;
-                self.run(from.as_slice::<f32>()?, h, w, out.try_as_plain_ram_mut()?.as_slice_mut::<f32>()?);
-                Ok(tvec!(out.into_tvalue()))
-            }
-        }
-
-        impl TypedOp for $op {
-            fn output_facts(&self, inputs: &[&TypedFact]) -> TractResult<TVec<TypedFact>> {
-                let shape = inputs[0].shape.as_concrete().ok_or_else(|| {
-                    TractError::msg(format!("{} needs a known 1×{}×H×W input", stringify!($op), self.g.in_c))
-                })?;
+        impl super::Direct for $op {
+            fn output_shape(&self, shape: &[usize]) -> TractResult<TVec<usize>> {
                 let (h, w) = self.g.input_hw(stringify!($op), shape)?;
                 let (oh, ow) = self.g.output_hw(h, w);
-                Ok(tvec!(f32::fact([1, self.g.out_c, oh, ow])))
+                Ok(tvec![1, self.g.out_c, oh, ow])
             }
 
-            as_op!();
+            fn compute(&self, input: &[f32], shape: &[usize], out: &mut [f32]) -> TractResult<()> {
+                let (h, w) = self.g.input_hw(stringify!($op), shape)?;
+                self.run(input, h, w, out);
+                Ok(())
+            }
         }
+
+        our_op!($op);
     };
 }
 
-direct_conv_op!(Conv1In);
-direct_conv_op!(ConvDirect);
+conv_op!(Conv1In);
+conv_op!(ConvDirect);
 
 /// Swaps every convolution in the decluttered `model` that [`Conv1In`] or [`ConvDirect`]
 /// can take for one of them;

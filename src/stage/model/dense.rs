@@ -136,40 +136,21 @@ impl DenseDirect {
     }
 }
 
-impl Op for DenseDirect {
-    fn name(&self) -> StaticName {
-        "DenseDirect".into()
-    }
-
-    op_as_typed_op!();
-}
-
-impl EvalOp for DenseDirect {
-    op_out_of_plan!();
-
-    fn eval(&self, _ctx: &EvalContext, inputs: TVec<TValue>) -> TractResult<TVec<TValue>> {
-        let x = inputs[0].try_as_plain_ram()?;
-        let x = x.as_slice::<f32>()?;
-        if x.len() != self.inputs {
-            return Err(TractError::msg(format!("DenseDirect needs {} inputs, got {}", self.inputs, x.len())));
+impl super::Direct for DenseDirect {
+    fn output_shape(&self, shape: &[usize]) -> TractResult<TVec<usize>> {
+        if shape.iter().product::<usize>() != self.inputs {
+            return Err(TractError::msg(format!("DenseDirect needs {} inputs, got shape {shape:?}", self.inputs)));
         }
-        // Every value is written.
-        let mut out = Tensor::zero::<f32>(&self.shape)?;
-        self.run(x, out.try_as_plain_ram_mut()?.as_slice_mut::<f32>()?);
-        Ok(tvec!(out.into_tvalue()))
+        Ok(self.shape.clone())
+    }
+
+    fn compute(&self, input: &[f32], _shape: &[usize], out: &mut [f32]) -> TractResult<()> {
+        self.run(input, out);
+        Ok(())
     }
 }
 
-impl TypedOp for DenseDirect {
-    fn output_facts(&self, inputs: &[&TypedFact]) -> TractResult<TVec<TypedFact>> {
-        match inputs[0].shape.as_concrete() {
-            Some(s) if s.iter().product::<usize>() == self.inputs => Ok(tvec!(f32::fact(&*self.shape))),
-            _ => Err(TractError::msg(format!("DenseDirect needs a known input of {} values", self.inputs))),
-        }
-    }
-
-    as_op!();
-}
+our_op!(DenseDirect);
 
 /// Swaps every dense layer in the decluttered `model` that [`DenseDirect`] can take for
 /// it; returns how many it swapped.

@@ -13,6 +13,56 @@ use tract_onnx::prelude::*;
 
 use crate::data::{PIXELS, SIDE};
 
+/// What tract asks of each of our ops beyond its name; [`our_op!`] writes tract's `Op`,
+/// `EvalOp` and `TypedOp` from it.
+trait Direct {
+    /// The output's shape for an input of `shape`, or why the op cannot take that input.
+    fn output_shape(&self, shape: &[usize]) -> TractResult<TVec<usize>>;
+    /// Computes `out` (of the output's shape, all zeros) from `input` (of `shape`).
+    fn compute(&self, input: &[f32], shape: &[usize], out: &mut [f32]) -> TractResult<()>;
+}
+
+/// tract's `Op`, `EvalOp` and `TypedOp` for an op of ours: one f32 input of known shape
+/// and one f32 output, as its [`Direct`] says. The module using it imports what the
+/// bodies name.
+macro_rules! our_op {
+    ($op:ident) => {
+        impl Op for $op {
+            fn name(&self) -> StaticName {
+                stringify!($op).into()
+            }
+
+            op_as_typed_op!();
+        }
+
+        impl EvalOp for $op {
+            op_out_of_plan!();
+
+            fn eval(&self, _ctx: &EvalContext, inputs: TVec<TValue>) -> TractResult<TVec<TValue>> {
+                let input = &inputs[0];
+                let shape = input.shape();
+                let mut out = Tensor::zero::<f32>(&super::Direct::output_shape(self, shape)?)?;
+                let from = input.try_as_plain_ram()?;
+                let mut to = out.try_as_plain_ram_mut()?;
+                super::Direct::compute(self, from.as_slice::<f32>()?, shape, to.as_slice_mut::<f32>()?)?;
+                Ok(tvec!(out.into_tvalue()))
+            }
+        }
+
+        impl TypedOp for $op {
+            fn output_facts(&self, inputs: &[&TypedFact]) -> TractResult<TVec<TypedFact>> {
+                let shape = inputs[0]
+                    .shape
+                    .as_concrete()
+                    .ok_or_else(|| TractError::msg(format!("{} needs an input of known shape", stringify!($op))))?;
+                Ok(tvec!(f32::fact(super::Direct::output_shape(self, shape)?)))
+            }
+
+            as_op!();
+        }
+    };
+}
+
 mod conv;
 mod dense;
 mod pool;

@@ -55,7 +55,7 @@ fn poolable(op: &OptMaxPool, input: &TypedFact) -> bool {
 }
 
 impl MaxPool2x2 {
-    fn output_shape(&self, input: &[usize]) -> TVec<usize> {
+    fn pooled_shape(&self, input: &[usize]) -> TVec<usize> {
         let mut shape: TVec<usize> = input.into();
         let rank = shape.len();
         for (axis, (before, after)) in (rank - 2..rank).zip(self.border) {
@@ -65,7 +65,7 @@ impl MaxPool2x2 {
     }
 }
 
-/// Pools the row-major `h`×`w` planes of `input` into `out`, one `op.output_shape` plane
+/// Pools the row-major `h`×`w` planes of `input` into `out`, one `op.pooled_shape` plane
 /// each (an odd last row or column is dropped, as a pool without padding does).
 fn pool_planes(op: MaxPool2x2, input: &[f32], h: usize, w: usize, out: &mut [f32]) {
     let [(top, bottom), (left, right)] = op.border;
@@ -98,43 +98,25 @@ fn max(a: f32, b: f32) -> f32 {
     }
 }
 
-impl Op for MaxPool2x2 {
-    fn name(&self) -> StaticName {
-        "MaxPool2x2".into()
+impl super::Direct for MaxPool2x2 {
+    fn output_shape(&self, shape: &[usize]) -> TractResult<TVec<usize>> {
+        if shape.len() < 2 {
+            return Err(TractError::msg(format!("MaxPool2x2 needs a 2-D plane, got shape {shape:?}")));
+        }
+        Ok(self.pooled_shape(shape))
     }
 
-    op_as_typed_op!();
-}
-
-impl EvalOp for MaxPool2x2 {
-    op_out_of_plan!();
-
-    fn eval(&self, _ctx: &EvalContext, inputs: TVec<TValue>) -> TractResult<TVec<TValue>> {
-        let input = &inputs[0];
-        let shape = input.shape();
+    fn compute(&self, input: &[f32], shape: &[usize], out: &mut [f32]) -> TractResult<()> {
         let [.., h, w] = *shape else {
             return Err(TractError::msg(format!("MaxPool2x2 needs a 2-D plane, got shape {shape:?}")));
         };
-        // Zeros, for the border; the pooled cells are all written.
-        let mut out = Tensor::zero::<f32>(&self.output_shape(shape))?;
-        let from = input.try_as_plain_ram()?;
-        pool_planes(*self, from.as_slice::<f32>()?, h, w, out.try_as_plain_ram_mut()?.as_slice_mut::<f32>()?);
-        Ok(tvec!(out.into_tvalue()))
+        // The output comes zeroed, for the border; the pooled cells are all written.
+        pool_planes(*self, input, h, w, out);
+        Ok(())
     }
 }
 
-impl TypedOp for MaxPool2x2 {
-    fn output_facts(&self, inputs: &[&TypedFact]) -> TractResult<TVec<TypedFact>> {
-        let shape = inputs[0]
-            .shape
-            .as_concrete()
-            .filter(|s| s.len() >= 2)
-            .ok_or_else(|| TractError::msg("MaxPool2x2 needs a known input shape of rank 2 or more"))?;
-        Ok(tvec!(f32::fact(self.output_shape(shape))))
-    }
-
-    as_op!();
-}
+our_op!(MaxPool2x2);
 
 /// The one node that reads `node`'s only output, if that is all that reads it.
 fn sole_reader(model: &TypedModel, node: usize) -> TractResult<Option<usize>> {
@@ -224,7 +206,7 @@ mod tests {
         // of one row above, none below, two columns left and one right.
         let input = [-1.0, -2.0, 3.0, -4.0, -5.0, -6.0, 0.5, 0.25, 7.0, -8.0, -9.0, -1.0, 1.0, 2.0, -3.0, -2.0];
         let op = MaxPool2x2 { relu: true, border: [(1, 0), (2, 1)] };
-        assert_eq!(op.output_shape(&[1, 1, 4, 4]).as_slice(), [1, 1, 3, 5]);
+        assert_eq!(op.pooled_shape(&[1, 1, 4, 4]).as_slice(), [1, 1, 3, 5]);
         let mut out = vec![0.0; 15];
         pool_planes(op, &input, 4, 4, &mut out);
         #[rustfmt::skip]
