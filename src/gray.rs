@@ -623,8 +623,8 @@ impl Pick for Min {
 
 /// Separable (2r+1)×(2r+1) max or min filter, van Herk / Gil–Werman: running extremes
 /// within blocks of 2r+1 from both ends, so three operations a value whatever the radius.
-/// Both passes run down columns a whole row at a time (element-wise, so in vector
-/// instructions); the pass along rows is one down the transposed image.
+/// Both passes run down columns, strips of them side by side in vector registers (see
+/// [`vertical`]); the pass along rows is one down the transposed image.
 fn filter_into<P: Pick>(img: Gray, r: usize, out: &mut GrayBuf, s: &mut FilterScratch) {
     let (w, h) = (img.w, img.h);
     if r == 1 {
