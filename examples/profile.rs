@@ -10,7 +10,13 @@
 //!     callgrind_annotate --inclusive=yes callgrind.out.*
 //!
 //! Divide the total by 96 (3 × 32) for instructions per frame. Without valgrind it prints
-//! the mean time per frame, and the model's part of it.
+//! the mean time per frame, and the model's part of it. Where the time goes (memory stalls
+//! included, which instruction counts miss), sampled by the kernel's clock, which works
+//! in a virtual machine without hardware counters; build with
+//! `CARGO_PROFILE_RELEASE_DEBUG=line-tables-only` for names of inlined callers:
+//!
+//!     perf record -e cpu-clock -F 4000 --call-graph dwarf target/release/examples/profile 150
+//!     perf report --children --sort symbol
 
 use std::path::{Path, PathBuf};
 use std::time::Instant;
